@@ -1,0 +1,106 @@
+/* authwire: freshness guards, pure and driven by a clock the caller passes in.
+ *
+ * Three guards, one per freshness mode of authwire/1 (docs/PROTOCOL.md):
+ *  - aw_nonce_cache: timestamp + nonce. Remembers each (keyid, nonce) until it can no
+ *    longer pass the timestamp check, O(1) per use, fixed memory chosen by the caller.
+ *    Never forgets a live nonce: when full it refuses (AW_E_BUSY, fail closed).
+ *  - aw_seq_window: per-key sequence numbers with an 8192-bit sliding anti-replay window
+ *    (RFC 6479 / WireGuard style): out-of-order arrival inside the window is fine, twice is
+ *    not.
+ *  - aw_challenge: stateless server nonces (MAC'd time + random); single use is enforced
+ *    through an aw_nonce_cache.
+ * Callers update state only after the request's signature verified (check, verify, then
+ * use/accept), so forged requests cannot fill or advance replay state. */
+#ifndef AUTHWIRE_FRESHNESS_H
+#define AUTHWIRE_FRESHNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authwire/bytes.h"
+#include "authwire/crypto.h"
+#include "authwire/result.h"
+
+/* ---- timestamp + nonce ------------------------------------------------------------- */
+
+typedef struct aw_nonce_slot aw_nonce_slot; /* private layout, see freshness.c */
+
+typedef struct aw_nonce_cache {
+    aw_nonce_slot *slots;    /* caller memory, aw_nonce_cache_bytes(capacity) bytes */
+    size_t capacity;         /* live nonces it can hold */
+    size_t table_size;       /* hash slots (internal) */
+    size_t live;             /* nonces currently remembered */
+    int64_t lifetime;        /* seconds a nonce is remembered after its first use */
+    uint8_t salt[16];        /* keys the slot index so peers cannot aim at one bucket */
+    uint32_t fifo_head;      /* internal: oldest entry */
+    uint32_t fifo_tail;      /* internal: next insertion */
+    uint32_t *fifo;          /* internal: insertion order, inside the caller memory */
+} aw_nonce_cache;
+
+/* Bytes of caller memory a cache of capacity live nonces needs. */
+size_t aw_nonce_cache_bytes(size_t capacity);
+/* Bytes of state per live nonce (memory / capacity), for the docs and the bench. */
+double aw_nonce_cache_bytes_per_nonce(size_t capacity);
+
+/* Initialises c over mem (at least aw_nonce_cache_bytes(capacity) bytes, 8-byte aligned).
+ * lifetime is how long a nonce stays remembered; for a skew s it must be at least 2*s,
+ * since a request created at t is acceptable from t-s to t+s. salt is 16 random bytes.
+ * AW_E_INVALID_ARG for capacity 0 or above 2^30, lifetime <= 0; AW_E_BUFFER_TOO_SMALL when
+ * mem_len is too small. */
+aw_result aw_nonce_cache_init(aw_nonce_cache *c, void *mem, size_t mem_len, size_t capacity,
+                              int64_t lifetime, const uint8_t salt[16]) AW_MUST_CHECK;
+
+/* Whether (keyid, nonce) was used and is still remembered at time now: AW_OK when unseen,
+ * AW_E_REPLAY when seen. Does not change state. */
+aw_result aw_nonce_cache_check(aw_nonce_cache *c, aw_span keyid, aw_span nonce,
+                               int64_t now) AW_MUST_CHECK;
+
+/* Records (keyid, nonce) as used at time now. AW_OK when it was unseen; AW_E_REPLAY when
+ * already remembered; AW_E_BUSY when every slot holds a live nonce (fail closed). Expired
+ * entries are reclaimed as it goes. */
+aw_result aw_nonce_cache_use(aw_nonce_cache *c, aw_span keyid, aw_span nonce,
+                             int64_t now) AW_MUST_CHECK;
+
+/* ---- sequence numbers ---------------------------------------------------------------- */
+
+#define AW_SEQ_WINDOW_BITS 8192
+
+typedef struct aw_seq_window {
+    uint64_t top; /* highest accepted sequence number, 0 before the first */
+    uint64_t bitmap[AW_SEQ_WINDOW_BITS / 64];
+} aw_seq_window;
+
+/* Starts a window whose highest accepted number is high_water (0 for a new key). After a
+ * crash, restore the persisted high-water mark: every number at or below it is refused,
+ * since which of them were used is unknown (fail closed). */
+void aw_seq_window_init(aw_seq_window *w, uint64_t high_water);
+
+/* AW_OK when seq may be accepted; AW_E_SEQ_REPLAY when already accepted; AW_E_SEQ_TOO_OLD
+ * when seq is 0 or left of the window. Does not change state. */
+aw_result aw_seq_check(const aw_seq_window *w, uint64_t seq) AW_MUST_CHECK;
+
+/* Checks as aw_seq_check, then marks seq accepted (sliding the window on a jump). */
+aw_result aw_seq_accept(aw_seq_window *w, uint64_t seq) AW_MUST_CHECK;
+
+/* ---- challenge nonces ---------------------------------------------------------------- */
+
+/* A challenge is base64url (no padding) of: version 0x01 | issued-at (8 bytes, big endian
+ * seconds) | 16 random bytes | first 16 bytes of HMAC-SHA-256(server key, the 25 bytes
+ * before). */
+#define AW_CHALLENGE_RAW_LEN  41
+#define AW_CHALLENGE_TEXT_LEN 55
+
+/* Writes a challenge issued at now into out (AW_CHALLENGE_TEXT_LEN chars + NUL).
+ * random is 16 fresh random bytes from the caller. */
+aw_result aw_challenge_issue(aw_hmac_key *server_key, int64_t now, const uint8_t random[16],
+                             char out[AW_CHALLENGE_TEXT_LEN + 1]) AW_MUST_CHECK;
+
+/* Checks that token is a challenge this server issued, not older than max_age and not in
+ * the future, and records it in used so that it passes once. Returns AW_OK or
+ * AW_E_CHALLENGE_INVALID (forged, malformed, expired, or already used), AW_E_BUSY when used
+ * is full. Verifies the MAC before touching used. */
+aw_result aw_challenge_redeem(aw_hmac_key *server_key, aw_span token, int64_t now,
+                              int64_t max_age, aw_nonce_cache *used) AW_MUST_CHECK;
+
+#endif

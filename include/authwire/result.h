@@ -1,0 +1,116 @@
+/* authwire: the one error convention of the project.
+ *
+ * Every function that can fail returns an aw_result: AW_OK (0) on success, otherwise a code
+ * whose class (aw_result_class) says who is to blame: the peer sent something bad, the caller
+ * misused the API, an internal invariant broke, I/O, the store, or the crypto backend.
+ * Each code has a stable snake_case name (for logs, metrics and the Authwire-Error header)
+ * and a one-line English reason. Verification failures are distinct codes for the logs;
+ * aw_result_peer_status() folds them into one uniform outcome for the peer. */
+#ifndef AUTHWIRE_RESULT_H
+#define AUTHWIRE_RESULT_H
+
+#if defined(__GNUC__) || defined(__clang__)
+#define AW_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define AW_MUST_CHECK
+#endif
+
+typedef enum aw_result {
+    AW_OK = 0,
+
+    /* Peer: the message is malformed or fails verification (100..199). */
+    AW_E_MALFORMED = 100,         /* HTTP message does not parse */
+    AW_E_SF_SYNTAX,               /* structured field does not parse (RFC 8941) */
+    AW_E_TOO_LARGE,               /* a size limit was exceeded */
+    AW_E_FIELD_INVALID,           /* a field value has bytes RFC 9110 forbids */
+    AW_E_SIG_MISSING,             /* no Signature-Input / Signature, or the label is absent */
+    AW_E_SIG_DUPLICATE_LABEL,     /* a label appears twice */
+    AW_E_SIG_UNPAIRED,            /* Signature-Input and Signature labels differ */
+    AW_E_SIG_BAD_PARAMS,          /* a signature parameter has the wrong type or is unknown */
+    AW_E_COMPONENT_UNKNOWN,       /* unknown derived component or parameter combination */
+    AW_E_COMPONENT_DUPLICATE,     /* a component is covered twice */
+    AW_E_COMPONENT_MISSING,       /* a covered component is absent from the message */
+    AW_E_COVERAGE_INSUFFICIENT,   /* the policy requires a component the signature omits */
+    AW_E_PARAM_MISSING,           /* the policy requires created/nonce/keyid/tag/alg */
+    AW_E_TAG_MISMATCH,            /* tag parameter is not the expected application tag */
+    AW_E_ALG_MISMATCH,            /* alg differs from the key's own algorithm */
+    AW_E_KEY_UNKNOWN,             /* no key for this keyid */
+    AW_E_KEY_REVOKED,             /* the key was revoked */
+    AW_E_CREATED_IN_FUTURE,       /* created is later than now + skew */
+    AW_E_EXPIRED,                 /* created older than max age, or expires has passed */
+    AW_E_NONCE_INVALID,           /* nonce too short or malformed */
+    AW_E_REPLAY,                  /* nonce already seen within the window */
+    AW_E_SEQ_REPLAY,              /* sequence number already accepted */
+    AW_E_SEQ_TOO_OLD,             /* sequence number left of the anti-replay window */
+    AW_E_CHALLENGE_INVALID,       /* challenge nonce forged, expired or already used */
+    AW_E_DIGEST_MISSING,          /* Content-Digest absent */
+    AW_E_DIGEST_UNSUPPORTED,      /* Content-Digest has no algorithm we accept */
+    AW_E_DIGEST_MISMATCH,         /* Content-Digest does not match the body */
+    AW_E_SIGNATURE_INVALID,       /* the MAC or signature does not verify */
+    AW_E_CHANNEL_BINDING,         /* Authwire-CB differs from our TLS exporter */
+    AW_E_RESPONSE_UNBOUND,        /* a response does not answer the request we kept */
+
+    /* Resource: the server refuses work to stay safe (fail closed) (200..299). */
+    AW_E_BUSY = 200, /* replay state full: refuse rather than forget live nonces */
+
+    /* Caller: API misuse (300..399). */
+    AW_E_INVALID_ARG = 300, /* an argument is out of range or inconsistent */
+    AW_E_BUFFER_TOO_SMALL,  /* an output buffer or arena is too small */
+    AW_E_UNSUPPORTED,       /* the operation or algorithm is not supported */
+
+    /* Internal invariant broken (400..499). */
+    AW_E_INTERNAL = 400,
+
+    /* I/O outside the core: files, sockets (500..599). */
+    AW_E_IO = 500,
+
+    /* Storage backend (600..699). */
+    AW_E_STORE = 600,
+
+    /* Crypto backend (700..799). */
+    AW_E_CRYPTO = 700, /* the backend failed (see its error queue) */
+    AW_E_KEY_INVALID,  /* key material is malformed or of the wrong type */
+} aw_result;
+
+typedef enum aw_result_class {
+    AW_CLASS_OK,
+    AW_CLASS_PEER,
+    AW_CLASS_RESOURCE,
+    AW_CLASS_CALLER,
+    AW_CLASS_INTERNAL,
+    AW_CLASS_IO,
+    AW_CLASS_STORE,
+    AW_CLASS_CRYPTO,
+} aw_result_class;
+
+/* Which party a result blames. */
+aw_result_class aw_result_class_of(aw_result r);
+
+/* Stable snake_case name, e.g. "signature_invalid"; "unknown" for an unknown code. */
+const char *aw_result_name(aw_result r);
+
+/* One-line English reason, e.g. "signature does not verify". Never contains secrets. */
+const char *aw_result_reason(aw_result r);
+
+/* The HTTP status a server answers with: 401 for every verification failure (one uniform
+ * outcome, so a peer cannot probe which check failed), 400 for malformed messages, 413 for
+ * size limits, 503 for AW_E_BUSY, 500 for everything else. 200 for AW_OK. */
+int aw_result_peer_status(aw_result r);
+
+/* Guard macros (s2n style): the happy path reads straight down. */
+#define AW_GUARD(expr)                                                                             \
+    do {                                                                                           \
+        aw_result aw_guard_result_ = (expr);                                                       \
+        if (aw_guard_result_ != AW_OK) {                                                           \
+            return aw_guard_result_;                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define AW_ENSURE(cond, err)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            return (err);                                                                          \
+        }                                                                                          \
+    } while (0)
+
+#endif

@@ -1,0 +1,5 @@
+/* placeholder until the subcommand table lands */
+int main(void)
+{
+    return 0;
+}

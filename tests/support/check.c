@@ -1,0 +1,109 @@
+#include "check.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+unsigned long aw_test_checks;
+unsigned long aw_test_failures;
+
+void aw_test_fail(const char *file, int line, const char *fmt, ...)
+{
+    aw_test_failures++;
+    fprintf(stderr, "FAIL %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int aw_test_finish(const char *name)
+{
+    printf("%s: %lu checks, %lu failed\n", name, aw_test_checks, aw_test_failures);
+    if (aw_test_checks == 0) {
+        fprintf(stderr, "%s: no check ran\n", name);
+        return 1;
+    }
+    return aw_test_failures == 0 ? 0 : 1;
+}
+
+const char *aw_test_vector_path(const char *relative)
+{
+    static char path[4096];
+    struct stat st;
+    if (stat(AW_VECTORS_DIR, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "FATAL: the shared vectors folder %s is missing; the tests need it\n",
+                AW_VECTORS_DIR);
+        exit(1);
+    }
+    snprintf(path, sizeof(path), "%s/%s", AW_VECTORS_DIR, relative);
+    return path;
+}
+
+uint8_t *aw_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "FATAL: cannot read %s\n", path);
+        exit(1);
+    }
+    size_t cap = 1 << 16;
+    size_t n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    for (;;) {
+        if (buf == NULL) {
+            fprintf(stderr, "FATAL: out of memory reading %s\n", path);
+            exit(1);
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+uint8_t *aw_test_hex(const char *hex, size_t *len)
+{
+    size_t n = strlen(hex);
+    if (n % 2 != 0) {
+        fprintf(stderr, "FATAL: odd-length hex %s\n", hex);
+        exit(1);
+    }
+    uint8_t *out = malloc(n / 2 + 1);
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_nibble(hex[2 * i]);
+        int lo = hex_nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            fprintf(stderr, "FATAL: bad hex %s\n", hex);
+            exit(1);
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return out;
+}
