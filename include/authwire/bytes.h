@@ -43,7 +43,7 @@ void aw_writer_span(aw_writer *w, aw_span s);
 void aw_writer_cstr(aw_writer *w, const char *s);
 void aw_writer_byte(aw_writer *w, uint8_t b);
 void aw_writer_i64(aw_writer *w, int64_t v); /* decimal, with '-' when negative */
-void aw_writer_base64(aw_writer *w, const uint8_t *data, size_t len); /* RFC 4648, padded */
+void aw_writer_base64(aw_writer *w, const uint8_t *data, size_t len);    /* RFC 4648, padded */
 void aw_writer_base64url(aw_writer *w, const uint8_t *data, size_t len); /* RFC 4648 s5, no pad */
 /* AW_OK, or AW_E_BUFFER_TOO_SMALL once anything was dropped. */
 aw_result aw_writer_result(const aw_writer *w) AW_MUST_CHECK;

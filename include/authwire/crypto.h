@@ -17,13 +17,13 @@
 
 #include "authwire/result.h"
 
-#define AW_SHA256_LEN          32
-#define AW_SHA512_LEN          64
-#define AW_HMAC_SHA256_LEN     32
-#define AW_ED25519_PUBLIC_LEN  32
-#define AW_ED25519_SEED_LEN    32
-#define AW_ED25519_SIG_LEN     64
-#define AW_HMAC_KEY_MAX        1024 /* longest HMAC key accepted, in bytes */
+#define AW_SHA256_LEN         32
+#define AW_SHA512_LEN         64
+#define AW_HMAC_SHA256_LEN    32
+#define AW_ED25519_PUBLIC_LEN 32
+#define AW_ED25519_SEED_LEN   32
+#define AW_ED25519_SIG_LEN    64
+#define AW_HMAC_KEY_MAX       1024 /* longest HMAC key accepted, in bytes */
 
 /* Fetches every algorithm the backend needs. Safe to call more than once and from several
  * threads; every other function calls it implicitly. */
@@ -83,7 +83,7 @@ aw_result aw_ed25519_private_pem(const aw_ed25519_key *key, char *out, size_t ca
 aw_result aw_ed25519_sign(aw_ed25519_key *key, const uint8_t *msg, size_t len,
                           uint8_t sig[AW_ED25519_SIG_LEN]) AW_MUST_CHECK;
 /* AW_OK or AW_E_SIGNATURE_INVALID (also for a wrong length). */
-aw_result aw_ed25519_verify(aw_ed25519_key *key, const uint8_t *msg, size_t len,
-                            const uint8_t *sig, size_t sig_len) AW_MUST_CHECK;
+aw_result aw_ed25519_verify(aw_ed25519_key *key, const uint8_t *msg, size_t len, const uint8_t *sig,
+                            size_t sig_len) AW_MUST_CHECK;
 
 #endif

@@ -19,36 +19,36 @@ typedef enum aw_result {
     AW_OK = 0,
 
     /* Peer: the message is malformed or fails verification (100..199). */
-    AW_E_MALFORMED = 100,         /* HTTP message does not parse */
-    AW_E_SF_SYNTAX,               /* structured field does not parse (RFC 8941) */
-    AW_E_TOO_LARGE,               /* a size limit was exceeded */
-    AW_E_FIELD_INVALID,           /* a field value has bytes RFC 9110 forbids */
-    AW_E_SIG_MISSING,             /* no Signature-Input / Signature, or the label is absent */
-    AW_E_SIG_DUPLICATE_LABEL,     /* a label appears twice */
-    AW_E_SIG_UNPAIRED,            /* Signature-Input and Signature labels differ */
-    AW_E_SIG_BAD_PARAMS,          /* a signature parameter has the wrong type or is unknown */
-    AW_E_COMPONENT_UNKNOWN,       /* unknown derived component or parameter combination */
-    AW_E_COMPONENT_DUPLICATE,     /* a component is covered twice */
-    AW_E_COMPONENT_MISSING,       /* a covered component is absent from the message */
-    AW_E_COVERAGE_INSUFFICIENT,   /* the policy requires a component the signature omits */
-    AW_E_PARAM_MISSING,           /* the policy requires created/nonce/keyid/tag/alg */
-    AW_E_TAG_MISMATCH,            /* tag parameter is not the expected application tag */
-    AW_E_ALG_MISMATCH,            /* alg differs from the key's own algorithm */
-    AW_E_KEY_UNKNOWN,             /* no key for this keyid */
-    AW_E_KEY_REVOKED,             /* the key was revoked */
-    AW_E_CREATED_IN_FUTURE,       /* created is later than now + skew */
-    AW_E_EXPIRED,                 /* created older than max age, or expires has passed */
-    AW_E_NONCE_INVALID,           /* nonce too short or malformed */
-    AW_E_REPLAY,                  /* nonce already seen within the window */
-    AW_E_SEQ_REPLAY,              /* sequence number already accepted */
-    AW_E_SEQ_TOO_OLD,             /* sequence number left of the anti-replay window */
-    AW_E_CHALLENGE_INVALID,       /* challenge nonce forged, expired or already used */
-    AW_E_DIGEST_MISSING,          /* Content-Digest absent */
-    AW_E_DIGEST_UNSUPPORTED,      /* Content-Digest has no algorithm we accept */
-    AW_E_DIGEST_MISMATCH,         /* Content-Digest does not match the body */
-    AW_E_SIGNATURE_INVALID,       /* the MAC or signature does not verify */
-    AW_E_CHANNEL_BINDING,         /* Authwire-CB differs from our TLS exporter */
-    AW_E_RESPONSE_UNBOUND,        /* a response does not answer the request we kept */
+    AW_E_MALFORMED = 100,       /* HTTP message does not parse */
+    AW_E_SF_SYNTAX,             /* structured field does not parse (RFC 8941) */
+    AW_E_TOO_LARGE,             /* a size limit was exceeded */
+    AW_E_FIELD_INVALID,         /* a field value has bytes RFC 9110 forbids */
+    AW_E_SIG_MISSING,           /* no Signature-Input / Signature, or the label is absent */
+    AW_E_SIG_DUPLICATE_LABEL,   /* a label appears twice */
+    AW_E_SIG_UNPAIRED,          /* Signature-Input and Signature labels differ */
+    AW_E_SIG_BAD_PARAMS,        /* a signature parameter has the wrong type or is unknown */
+    AW_E_COMPONENT_UNKNOWN,     /* unknown derived component or parameter combination */
+    AW_E_COMPONENT_DUPLICATE,   /* a component is covered twice */
+    AW_E_COMPONENT_MISSING,     /* a covered component is absent from the message */
+    AW_E_COVERAGE_INSUFFICIENT, /* the policy requires a component the signature omits */
+    AW_E_PARAM_MISSING,         /* the policy requires created/nonce/keyid/tag/alg */
+    AW_E_TAG_MISMATCH,          /* tag parameter is not the expected application tag */
+    AW_E_ALG_MISMATCH,          /* alg differs from the key's own algorithm */
+    AW_E_KEY_UNKNOWN,           /* no key for this keyid */
+    AW_E_KEY_REVOKED,           /* the key was revoked */
+    AW_E_CREATED_IN_FUTURE,     /* created is later than now + skew */
+    AW_E_EXPIRED,               /* created older than max age, or expires has passed */
+    AW_E_NONCE_INVALID,         /* nonce too short or malformed */
+    AW_E_REPLAY,                /* nonce already seen within the window */
+    AW_E_SEQ_REPLAY,            /* sequence number already accepted */
+    AW_E_SEQ_TOO_OLD,           /* sequence number left of the anti-replay window */
+    AW_E_CHALLENGE_INVALID,     /* challenge nonce forged, expired or already used */
+    AW_E_DIGEST_MISSING,        /* Content-Digest absent */
+    AW_E_DIGEST_UNSUPPORTED,    /* Content-Digest has no algorithm we accept */
+    AW_E_DIGEST_MISMATCH,       /* Content-Digest does not match the body */
+    AW_E_SIGNATURE_INVALID,     /* the MAC or signature does not verify */
+    AW_E_CHANNEL_BINDING,       /* Authwire-CB differs from our TLS exporter */
+    AW_E_RESPONSE_UNBOUND,      /* a response does not answer the request we kept */
 
     /* Resource: the server refuses work to stay safe (fail closed) (200..299). */
     AW_E_BUSY = 200, /* replay state full: refuse rather than forget live nonces */

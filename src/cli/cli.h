@@ -1,0 +1,64 @@
+/* The authwire command: the subcommand table and the helpers the subcommands share.
+ * Exit status convention: 0 success, 1 the operation failed (e.g. a signature is invalid),
+ * 2 usage error. Messages go to stderr as "authwire: <subcommand>: <what happened>". */
+#ifndef AUTHWIRE_CLI_H
+#define AUTHWIRE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authwire/bytes.h"
+#include "authwire/message.h"
+#include "authwire/signature.h"
+
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1
+#define CLI_EXIT_USAGE 2
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+int cli_sign(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+
+/* Prints "authwire: <cmd>: <message>" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file ("-" or NULL: stdin) into a malloc'd buffer. Returns NULL and prints
+ * why on failure. The caller frees. */
+uint8_t *cli_read_file(const char *cmd, const char *path, size_t *len);
+
+/* A key loaded from --key FILE: an Ed25519 PEM (private or public) or a base64 shared
+ * secret. The HMAC secret is wiped right after the key object is made. */
+typedef struct cli_key {
+    aw_key key;
+} cli_key;
+
+/* Loads path as a key; want is the --alg value or AW_ALG_NONE to infer it from the file.
+ * Returns 0, or prints why and returns -1. */
+int cli_load_key(const char *cmd, const char *path, aw_alg want, cli_key *out);
+void cli_key_free(cli_key *k);
+
+/* A parsed HTTP message file with room for headers the tools add. */
+#define CLI_MAX_HEADERS 128
+typedef struct cli_message {
+    uint8_t *raw;
+    size_t raw_len;
+    size_t header_end; /* offset of the blank line ending the header section */
+    const char *eol;   /* "\r\n" or "\n", as the file uses */
+    aw_header headers[CLI_MAX_HEADERS + 4];
+    aw_message msg;
+} cli_message;
+
+/* Reads and parses a message file; scheme is the connection's ("https" by default).
+ * Returns 0, or prints why and returns -1. */
+int cli_load_message(const char *cmd, const char *path, const char *scheme, cli_message *out);
+void cli_message_free(cli_message *m);
+
+/* Parses a decimal int64 option value; returns 0 or -1. */
+int cli_parse_i64(const char *s, int64_t *out);
+
+#endif

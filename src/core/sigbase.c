@@ -1,0 +1,380 @@
+/* The RFC 9421 signature base: one line per covered component, then @signature-params. */
+#include "authwire/sigbase.h"
+
+#include <string.h>
+
+/* Structured types of the fields we know, needed for ;sf and ;key (RFC 9421 Section 2.1.1:
+ * the verifier must know the field's type to re-serialise it). */
+typedef enum field_sf_type {
+    FIELD_NOT_SF,
+    FIELD_SF_ITEM,
+    FIELD_SF_LIST,
+    FIELD_SF_DICT,
+} field_sf_type;
+
+static const struct {
+    const char *name;
+    field_sf_type type;
+} known_sf_fields[] = {
+    {"content-digest", FIELD_SF_DICT},
+    {"repr-digest", FIELD_SF_DICT},
+    {"want-content-digest", FIELD_SF_DICT},
+    {"want-repr-digest", FIELD_SF_DICT},
+    {"signature", FIELD_SF_DICT},
+    {"signature-input", FIELD_SF_DICT},
+    {"priority", FIELD_SF_DICT},
+    {"example-dict", FIELD_SF_DICT},
+    {"accept-ch", FIELD_SF_LIST},
+    {"cache-status", FIELD_SF_LIST},
+    {"proxy-status", FIELD_SF_LIST},
+    {"authwire-seq", FIELD_SF_ITEM},
+    {"authwire-cb", FIELD_SF_ITEM},
+};
+
+static field_sf_type field_type(aw_span name)
+{
+    for (size_t i = 0; i < sizeof(known_sf_fields) / sizeof(known_sf_fields[0]); i++) {
+        if (aw_span_eq(name, aw_span_cstr(known_sf_fields[i].name))) {
+            return known_sf_fields[i].type;
+        }
+    }
+    return FIELD_NOT_SF;
+}
+
+/* The parsed parameters of one component identifier. */
+typedef struct component {
+    aw_span name;
+    bool sf;
+    bool bs;
+    bool req;
+    bool has_key;
+    aw_span key;
+    bool has_qname;
+    aw_span qname;
+} component;
+
+static aw_result parse_component(const aw_sf_item *item, component *c)
+{
+    memset(c, 0, sizeof(*c));
+    AW_ENSURE(item->value.type == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+    c->name = item->value.str;
+    AW_ENSURE(c->name.len > 0, AW_E_COMPONENT_UNKNOWN);
+    for (size_t i = 0; i < c->name.len; i++) {
+        uint8_t b = c->name.ptr[i];
+        /* Field names in identifiers are lower case (Section 2.1). */
+        AW_ENSURE(b > 0x20 && b < 0x7f && !(b >= 'A' && b <= 'Z'), AW_E_COMPONENT_UNKNOWN);
+    }
+    for (size_t i = 0; i < item->n_params; i++) {
+        const aw_sf_param *p = &item->params[i];
+        bool is_true = p->value.type == AW_SF_BOOLEAN && p->value.integer == 1;
+        if (aw_span_eq(p->key, AW_SPAN_LIT("sf"))) {
+            AW_ENSURE(is_true, AW_E_COMPONENT_UNKNOWN);
+            c->sf = true;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("bs"))) {
+            AW_ENSURE(is_true, AW_E_COMPONENT_UNKNOWN);
+            c->bs = true;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("req"))) {
+            AW_ENSURE(is_true, AW_E_COMPONENT_UNKNOWN);
+            c->req = true;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("key"))) {
+            AW_ENSURE(p->value.type == AW_SF_STRING, AW_E_COMPONENT_UNKNOWN);
+            c->has_key = true;
+            c->key = p->value.str;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("name"))) {
+            AW_ENSURE(p->value.type == AW_SF_STRING, AW_E_COMPONENT_UNKNOWN);
+            c->has_qname = true;
+            c->qname = p->value.str;
+        } else {
+            /* tr (trailers) and anything unknown: refuse rather than guess. */
+            return AW_E_COMPONENT_UNKNOWN;
+        }
+    }
+    bool derived = c->name.ptr[0] == '@';
+    /* bs cannot combine with sf or key (Section 2.1.3); derived components take neither. */
+    AW_ENSURE(!(c->bs && (c->sf || c->has_key)), AW_E_COMPONENT_UNKNOWN);
+    AW_ENSURE(!(derived && (c->sf || c->bs || c->has_key)), AW_E_COMPONENT_UNKNOWN);
+    AW_ENSURE(c->has_qname == aw_span_eq(c->name, AW_SPAN_LIT("@query-param")),
+              AW_E_COMPONENT_UNKNOWN);
+    return AW_OK;
+}
+
+/* Covered values must be visible ASCII, SP or HTAB: the base is ASCII (Section 2.5), and
+ * obs-text could be rendered differently by signer and verifier. */
+static aw_result write_ascii_value(aw_writer *out, aw_span v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        uint8_t b = v.ptr[i];
+        AW_ENSURE((b >= 0x20 && b < 0x7f) || b == '\t', AW_E_FIELD_INVALID);
+    }
+    aw_writer_span(out, v);
+    return AW_OK;
+}
+
+static uint8_t lower(uint8_t b)
+{
+    return (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b;
+}
+
+aw_result aw_sigbase_authority(const aw_message *req, aw_writer *out)
+{
+    aw_span a = req->authority;
+    AW_ENSURE(a.len > 0, AW_E_COMPONENT_MISSING);
+    /* Drop the scheme's default port, Section 2.2.3 with RFC 9110 Section 4.2. */
+    if (aw_span_eq_nocase(req->scheme, AW_SPAN_LIT("https")) && a.len > 4 &&
+        memcmp(a.ptr + a.len - 4, ":443", 4) == 0) {
+        a.len -= 4;
+    } else if (aw_span_eq_nocase(req->scheme, AW_SPAN_LIT("http")) && a.len > 3 &&
+               memcmp(a.ptr + a.len - 3, ":80", 3) == 0) {
+        a.len -= 3;
+    }
+    for (size_t i = 0; i < a.len; i++) {
+        uint8_t b = a.ptr[i];
+        AW_ENSURE(b > 0x20 && b < 0x7f, AW_E_FIELD_INVALID);
+        aw_writer_byte(out, lower(b));
+    }
+    return AW_OK;
+}
+
+static int hex_digit(uint8_t b)
+{
+    if (b >= '0' && b <= '9') {
+        return b - '0';
+    }
+    b = lower(b);
+    if (b >= 'a' && b <= 'f') {
+        return b - 'a' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decodes an application/x-www-form-urlencoded name or value, then re-encodes it
+ * with the urlencoded percent-encode set (Section 2.2.8): ALPHA DIGIT * - . _ stay, every
+ * other byte becomes %XX in upper case; '+' decodes to space. */
+static aw_result write_query_normalised(aw_writer *out, aw_span s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t b = s.ptr[i];
+        if (b == '%' && i + 2 < s.len && hex_digit(s.ptr[i + 1]) >= 0 &&
+            hex_digit(s.ptr[i + 2]) >= 0) {
+            b = (uint8_t)(hex_digit(s.ptr[i + 1]) << 4 | hex_digit(s.ptr[i + 2]));
+            i += 2;
+        } else if (b == '+') {
+            b = ' ';
+        }
+        bool keep = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                    b == '*' || b == '-' || b == '.' || b == '_';
+        if (keep) {
+            aw_writer_byte(out, b);
+        } else {
+            aw_writer_byte(out, '%');
+            aw_writer_byte(out, (uint8_t)hex[b >> 4]);
+            aw_writer_byte(out, (uint8_t)hex[b & 15]);
+        }
+    }
+    return AW_OK;
+}
+
+/* Writes one line per query parameter whose normalised name equals qname. */
+static aw_result write_query_params(const aw_message *src, aw_span ident, aw_span qname,
+                                    aw_writer *out)
+{
+    aw_span path;
+    aw_span query;
+    bool has_query;
+    AW_GUARD(aw_message_target_parts(src, &path, &query, &has_query));
+    uint8_t name_buf[512];
+    size_t matches = 0;
+    size_t start = 0;
+    while (has_query && start <= query.len) {
+        size_t end = start;
+        while (end < query.len && query.ptr[end] != '&') {
+            end++;
+        }
+        size_t eq = start;
+        while (eq < end && query.ptr[eq] != '=') {
+            eq++;
+        }
+        aw_writer name_w;
+        aw_writer_init(&name_w, name_buf, sizeof(name_buf));
+        AW_GUARD(write_query_normalised(&name_w, (aw_span){query.ptr + start, eq - start}));
+        AW_ENSURE(!name_w.overflow, AW_E_TOO_LARGE);
+        if (aw_span_eq(aw_writer_span_of(&name_w), qname)) {
+            aw_writer_span(out, ident);
+            aw_writer_cstr(out, ": ");
+            aw_span value =
+                eq < end ? (aw_span){query.ptr + eq + 1, end - eq - 1} : (aw_span){NULL, 0};
+            AW_GUARD(write_query_normalised(out, value));
+            aw_writer_byte(out, '\n');
+            matches++;
+        }
+        start = end + 1;
+    }
+    AW_ENSURE(matches > 0, AW_E_COMPONENT_MISSING);
+    return AW_OK;
+}
+
+static aw_result write_derived(const aw_message *src, const component *c, aw_writer *out)
+{
+    aw_span n = c->name;
+    if (aw_span_eq(n, AW_SPAN_LIT("@status"))) {
+        AW_ENSURE(src->is_response, AW_E_COMPONENT_UNKNOWN);
+        aw_writer_i64(out, src->status);
+        return AW_OK;
+    }
+    /* Every other derived component describes a request. */
+    AW_ENSURE(!src->is_response, AW_E_COMPONENT_UNKNOWN);
+    aw_span path;
+    aw_span query;
+    bool has_query;
+    AW_GUARD(aw_message_target_parts(src, &path, &query, &has_query));
+    if (aw_span_eq(n, AW_SPAN_LIT("@method"))) {
+        return write_ascii_value(out, src->method);
+    }
+    if (aw_span_eq(n, AW_SPAN_LIT("@authority"))) {
+        return aw_sigbase_authority(src, out);
+    }
+    if (aw_span_eq(n, AW_SPAN_LIT("@scheme"))) {
+        AW_ENSURE(src->scheme.len > 0, AW_E_COMPONENT_MISSING);
+        for (size_t i = 0; i < src->scheme.len; i++) {
+            aw_writer_byte(out, lower(src->scheme.ptr[i]));
+        }
+        return AW_OK;
+    }
+    if (aw_span_eq(n, AW_SPAN_LIT("@target-uri"))) {
+        if (src->target.len > 0 && src->target.ptr[0] != '/') {
+            return write_ascii_value(out, src->target); /* already absolute-form */
+        }
+        AW_ENSURE(src->scheme.len > 0, AW_E_COMPONENT_MISSING);
+        for (size_t i = 0; i < src->scheme.len; i++) {
+            aw_writer_byte(out, lower(src->scheme.ptr[i]));
+        }
+        aw_writer_cstr(out, "://");
+        AW_GUARD(aw_sigbase_authority(src, out));
+        return write_ascii_value(out, src->target);
+    }
+    if (aw_span_eq(n, AW_SPAN_LIT("@request-target"))) {
+        return write_ascii_value(out, src->target);
+    }
+    if (aw_span_eq(n, AW_SPAN_LIT("@path"))) {
+        /* An empty path is "/" (Section 2.2.6). */
+        return write_ascii_value(out, path.len > 0 ? path : AW_SPAN_LIT("/"));
+    }
+    if (aw_span_eq(n, AW_SPAN_LIT("@query"))) {
+        /* With no query the value is "?" (Section 2.2.7). */
+        aw_writer_byte(out, '?');
+        return write_ascii_value(out, query);
+    }
+    return AW_E_COMPONENT_UNKNOWN;
+}
+
+static aw_result write_structured(aw_span value, field_sf_type type, const component *c,
+                                  aw_arena *arena, aw_writer *out)
+{
+    const aw_sf_member *members;
+    size_t n;
+    if (c->has_key) {
+        /* ;key selects one dictionary member (Section 2.1.2). */
+        AW_ENSURE(type == FIELD_SF_DICT, AW_E_COMPONENT_UNKNOWN);
+        AW_GUARD(aw_sf_parse_dict(value, 0, arena, &members, &n));
+        const aw_sf_member *m = aw_sf_dict_find(members, n, c->key);
+        AW_ENSURE(m != NULL, AW_E_COMPONENT_MISSING);
+        return aw_sf_serialize_member(m, out);
+    }
+    switch (type) {
+    case FIELD_SF_DICT:
+        AW_GUARD(aw_sf_parse_dict(value, 0, arena, &members, &n));
+        return aw_sf_serialize_dict(members, n, out);
+    case FIELD_SF_LIST:
+        AW_GUARD(aw_sf_parse_list(value, arena, &members, &n));
+        return aw_sf_serialize_list(members, n, out);
+    case FIELD_SF_ITEM: {
+        aw_sf_item item;
+        AW_GUARD(aw_sf_parse_item(value, arena, &item));
+        return aw_sf_serialize_item(&item, out);
+    }
+    case FIELD_NOT_SF:
+    default:
+        return AW_E_COMPONENT_UNKNOWN;
+    }
+}
+
+static aw_result write_field(const aw_message *src, const component *c, aw_arena *arena,
+                             aw_writer *out)
+{
+    if (c->bs) {
+        /* ;bs wraps each field line as a byte sequence, joined with ", " (Section 2.1.3). */
+        size_t count = 0;
+        for (size_t i = 0; i < src->n_headers; i++) {
+            if (aw_span_eq_nocase(src->headers[i].name, c->name)) {
+                if (count++ > 0) {
+                    aw_writer_cstr(out, ", ");
+                }
+                aw_writer_byte(out, ':');
+                aw_writer_base64(out, src->headers[i].value.ptr, src->headers[i].value.len);
+                aw_writer_byte(out, ':');
+            }
+        }
+        AW_ENSURE(count > 0, AW_E_COMPONENT_MISSING);
+        return AW_OK;
+    }
+    aw_span value;
+    AW_GUARD(aw_message_field(src, c->name, arena, &value));
+    if (c->sf || c->has_key) {
+        field_sf_type type = field_type(c->name);
+        AW_ENSURE(type != FIELD_NOT_SF, AW_E_COMPONENT_UNKNOWN);
+        return write_structured(value, type, c, arena, out);
+    }
+    return write_ascii_value(out, value);
+}
+
+aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
+                           const aw_sf_member *params, aw_arena *arena, aw_writer *out)
+{
+    AW_ENSURE(params->item.value.type == AW_SF_INNER_LIST, AW_E_SIG_BAD_PARAMS);
+    AW_ENSURE(params->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
+    uint8_t ident_buf[AW_SIGBASE_MAX_COMPONENTS][256];
+    size_t ident_len[AW_SIGBASE_MAX_COMPONENTS];
+
+    for (size_t i = 0; i < params->n_inner; i++) {
+        const aw_sf_item *item = &params->inner[i];
+        component c;
+        AW_GUARD(parse_component(item, &c));
+
+        /* The identifier as it appears in the base: the serialised string with its
+         * parameters. Two equal identifiers are a duplicate (Section 2.5). */
+        aw_writer ident;
+        aw_writer_init(&ident, ident_buf[i], sizeof(ident_buf[i]));
+        AW_GUARD(aw_sf_serialize_item(item, &ident));
+        ident_len[i] = ident.len;
+        for (size_t k = 0; k < i; k++) {
+            AW_ENSURE(
+                !(ident_len[k] == ident.len && memcmp(ident_buf[k], ident_buf[i], ident.len) == 0),
+                AW_E_COMPONENT_DUPLICATE);
+        }
+        AW_ENSURE(!aw_span_eq(c.name, AW_SPAN_LIT("@signature-params")), AW_E_COMPONENT_UNKNOWN);
+
+        const aw_message *src = msg;
+        if (c.req) {
+            /* ;req names the request a response answers (Section 2.4). */
+            AW_ENSURE(msg->is_response, AW_E_COMPONENT_UNKNOWN);
+            AW_ENSURE(request != NULL, AW_E_COMPONENT_MISSING);
+            src = request;
+        }
+        if (c.has_qname) {
+            AW_GUARD(write_query_params(src, aw_writer_span_of(&ident), c.qname, out));
+            continue;
+        }
+        aw_writer_span(out, aw_writer_span_of(&ident));
+        aw_writer_cstr(out, ": ");
+        if (c.name.ptr[0] == '@') {
+            AW_GUARD(write_derived(src, &c, out));
+        } else {
+            AW_GUARD(write_field(src, &c, arena, out));
+        }
+        aw_writer_byte(out, '\n');
+    }
+    aw_writer_cstr(out, "\"@signature-params\": ");
+    AW_GUARD(aw_sf_serialize_member(params, out));
+    return aw_writer_result(out);
+}

@@ -1,0 +1,429 @@
+/* Signing and verification of HTTP messages (RFC 9421 Sections 3.1 and 3.2) under a policy,
+ * and Content-Digest (RFC 9530). */
+#include "authwire/signature.h"
+
+#include <string.h>
+
+#include "authwire/sigbase.h"
+
+/* Largest signature base we build; a typical authwire/1 request base is about 300 bytes. */
+#define SIGBASE_MAX 16384
+
+const char *aw_alg_name(aw_alg alg)
+{
+    switch (alg) {
+    case AW_ALG_HMAC_SHA256:
+        return "hmac-sha256";
+    case AW_ALG_ED25519:
+        return "ed25519";
+    case AW_ALG_NONE:
+    default:
+        return NULL;
+    }
+}
+
+aw_alg aw_alg_from_name(aw_span name)
+{
+    if (aw_span_eq(name, AW_SPAN_LIT("hmac-sha256"))) {
+        return AW_ALG_HMAC_SHA256;
+    }
+    if (aw_span_eq(name, AW_SPAN_LIT("ed25519"))) {
+        return AW_ALG_ED25519;
+    }
+    return AW_ALG_NONE;
+}
+
+void aw_policy_authwire_request(aw_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->label = AW_LABEL;
+    p->required = AW_COMPONENTS_REQUEST;
+    p->cover_content_type = true;
+    p->require_created = true;
+    p->require_nonce = true;
+    p->require_keyid = true;
+    p->tag = AW_TAG_REQUEST;
+    p->min_nonce_len = 22;
+    p->max_age = 30;
+    p->skew = 30;
+    p->check_content_digest = true;
+}
+
+void aw_policy_authwire_response(aw_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->label = AW_LABEL;
+    p->required = AW_COMPONENTS_RESPONSE;
+    p->cover_content_type = true;
+    p->require_created = true;
+    p->require_keyid = true;
+    p->tag = AW_TAG_RESPONSE;
+    p->skew = 30;
+    p->check_content_digest = true;
+}
+
+void aw_policy_rfc9421(aw_policy *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+/* RFC 8941 key syntax, which labels must follow. */
+static bool is_sf_key(const char *s)
+{
+    if (s == NULL || !((*s >= 'a' && *s <= 'z') || *s == '*')) {
+        return false;
+    }
+    for (; *s != '\0'; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.' || c == '*')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parses inner-list contents such as AW_COMPONENTS_REQUEST into an inner list member. */
+static aw_result parse_components(const char *components, aw_arena *scratch,
+                                  const aw_sf_member **out)
+{
+    size_t len = strlen(components);
+    uint8_t *text = aw_arena_alloc(scratch, len + 2, 1);
+    AW_ENSURE(text != NULL, AW_E_BUFFER_TOO_SMALL);
+    text[0] = '(';
+    memcpy(text + 1, components, len);
+    text[len + 1] = ')';
+    size_t n;
+    aw_result r = aw_sf_parse_list((aw_span){text, len + 2}, scratch, out, &n);
+    AW_ENSURE(r != AW_E_SF_SYNTAX, AW_E_INVALID_ARG);
+    AW_GUARD(r);
+    AW_ENSURE(n == 1, AW_E_INVALID_ARG);
+    return AW_OK;
+}
+
+static aw_result alloc_base_writer(aw_arena *scratch, aw_writer *w)
+{
+    size_t cap = SIGBASE_MAX;
+    uint8_t *buf = aw_arena_alloc(scratch, cap, 1);
+    AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
+    aw_writer_init(w, buf, cap);
+    return AW_OK;
+}
+
+aw_result aw_sign(const aw_message *msg, const aw_message *request, const aw_key *key,
+                  const aw_sign_params *params, aw_arena *scratch, aw_writer *sig_input,
+                  aw_writer *signature, aw_writer *base)
+{
+    AW_ENSURE(is_sf_key(params->label), AW_E_INVALID_ARG);
+    AW_ENSURE(params->components != NULL, AW_E_INVALID_ARG);
+    const char *alg_name = aw_alg_name(key->alg);
+    AW_ENSURE(alg_name != NULL, AW_E_INVALID_ARG);
+    AW_ENSURE(key->alg != AW_ALG_HMAC_SHA256 || key->hmac != NULL, AW_E_INVALID_ARG);
+    AW_ENSURE(key->alg != AW_ALG_ED25519 || key->ed25519 != NULL, AW_E_INVALID_ARG);
+
+    const aw_sf_member *parsed;
+    AW_GUARD(parse_components(params->components, scratch, &parsed));
+
+    /* Parameters in a fixed order: created, expires, nonce, keyid, alg, tag. */
+    aw_sf_param *p = aw_arena_alloc(scratch, 6 * sizeof(*p), _Alignof(aw_sf_param));
+    AW_ENSURE(p != NULL, AW_E_BUFFER_TOO_SMALL);
+    size_t n = 0;
+    if (params->has_created) {
+        p[n++] = (aw_sf_param){AW_SPAN_LIT("created"), {AW_SF_INTEGER, params->created, {0}}};
+    }
+    if (params->has_expires) {
+        p[n++] = (aw_sf_param){AW_SPAN_LIT("expires"), {AW_SF_INTEGER, params->expires, {0}}};
+    }
+    if (params->nonce.len > 0) {
+        p[n++] = (aw_sf_param){AW_SPAN_LIT("nonce"), {AW_SF_STRING, 0, params->nonce}};
+    }
+    if (params->keyid.len > 0) {
+        p[n++] = (aw_sf_param){AW_SPAN_LIT("keyid"), {AW_SF_STRING, 0, params->keyid}};
+    }
+    if (params->with_alg) {
+        p[n++] = (aw_sf_param){AW_SPAN_LIT("alg"), {AW_SF_STRING, 0, aw_span_cstr(alg_name)}};
+    }
+    if (params->tag.len > 0) {
+        p[n++] = (aw_sf_param){AW_SPAN_LIT("tag"), {AW_SF_STRING, 0, params->tag}};
+    }
+    aw_sf_member member = *parsed;
+    member.item.params = p;
+    member.item.n_params = n;
+
+    aw_writer bw;
+    AW_GUARD(alloc_base_writer(scratch, &bw));
+    AW_GUARD(aw_sigbase_build(msg, request, &member, scratch, &bw));
+
+    uint8_t sig[AW_ED25519_SIG_LEN];
+    size_t sig_len;
+    if (key->alg == AW_ALG_HMAC_SHA256) {
+        AW_GUARD(aw_hmac_sha256(key->hmac, bw.buf, bw.len, sig));
+        sig_len = AW_HMAC_SHA256_LEN;
+    } else {
+        AW_GUARD(aw_ed25519_sign(key->ed25519, bw.buf, bw.len, sig));
+        sig_len = AW_ED25519_SIG_LEN;
+    }
+
+    aw_writer_cstr(sig_input, params->label);
+    aw_writer_byte(sig_input, '=');
+    AW_GUARD(aw_sf_serialize_member(&member, sig_input));
+    aw_writer_cstr(signature, params->label);
+    aw_writer_cstr(signature, "=:");
+    aw_writer_base64(signature, sig, sig_len);
+    aw_writer_byte(signature, ':');
+    if (base != NULL) {
+        aw_writer_span(base, aw_writer_span_of(&bw));
+        AW_GUARD(aw_writer_result(base));
+    }
+    AW_GUARD(aw_writer_result(sig_input));
+    return aw_writer_result(signature);
+}
+
+/* Parses a Signature-Input or Signature field; tells a repeated label apart from other
+ * syntax errors, since a duplicate label could make two verifiers check different
+ * signatures. */
+static aw_result parse_sig_dict(const aw_message *msg, const char *name, aw_arena *scratch,
+                                const aw_sf_member **members, size_t *n)
+{
+    aw_span value;
+    aw_result r = aw_message_field(msg, aw_span_cstr(name), scratch, &value);
+    AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_SIG_MISSING);
+    AW_GUARD(r);
+    size_t mark = scratch->used;
+    r = aw_sf_parse_dict(value, AW_SF_REJECT_DUPLICATE_KEYS, scratch, members, n);
+    if (r == AW_E_SF_SYNTAX) {
+        scratch->used = mark;
+        if (aw_sf_parse_dict(value, 0, scratch, members, n) == AW_OK) {
+            return AW_E_SIG_DUPLICATE_LABEL;
+        }
+    }
+    return r;
+}
+
+/* Reads the signature parameters RFC 9421 Section 2.3 defines; others are left alone (they
+ * are covered by @signature-params anyway). */
+static aw_result read_params(const aw_sf_member *m, aw_verified *out, aw_span *alg)
+{
+    *alg = (aw_span){NULL, 0};
+    for (size_t i = 0; i < m->item.n_params; i++) {
+        const aw_sf_param *p = &m->item.params[i];
+        aw_sf_type t = p->value.type;
+        if (aw_span_eq(p->key, AW_SPAN_LIT("created"))) {
+            AW_ENSURE(t == AW_SF_INTEGER, AW_E_SIG_BAD_PARAMS);
+            out->has_created = true;
+            out->created = p->value.integer;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("expires"))) {
+            AW_ENSURE(t == AW_SF_INTEGER, AW_E_SIG_BAD_PARAMS);
+            out->has_expires = true;
+            out->expires = p->value.integer;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("nonce"))) {
+            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+            out->nonce = p->value.str;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("keyid"))) {
+            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+            out->keyid = p->value.str;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("tag"))) {
+            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+            out->tag = p->value.str;
+        } else if (aw_span_eq(p->key, AW_SPAN_LIT("alg"))) {
+            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+            *alg = p->value.str;
+        }
+    }
+    return AW_OK;
+}
+
+/* Whether the inner list covers the component whose canonical identifier is ident. */
+static bool covers(const aw_sf_member *m, aw_span ident)
+{
+    for (size_t i = 0; i < m->n_inner; i++) {
+        uint8_t buf[256];
+        aw_writer w;
+        aw_writer_init(&w, buf, sizeof(buf));
+        if (aw_sf_serialize_item(&m->inner[i], &w) == AW_OK &&
+            aw_span_eq(aw_writer_span_of(&w), ident)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Checks that every identifier of the space-separated canonical list required is covered.
+ * Identifiers contain no space outside quoted strings, which is all we need to split. */
+static aw_result check_coverage(const aw_sf_member *m, const char *required)
+{
+    const char *s = required;
+    while (*s != '\0') {
+        while (*s == ' ') {
+            s++;
+        }
+        const char *start = s;
+        bool quoted = false;
+        while (*s != '\0' && (quoted || *s != ' ')) {
+            if (*s == '"') {
+                quoted = !quoted;
+            }
+            s++;
+        }
+        if (s > start) {
+            aw_span ident = {(const uint8_t *)start, (size_t)(s - start)};
+            AW_ENSURE(covers(m, ident), AW_E_COVERAGE_INSUFFICIENT);
+        }
+    }
+    return AW_OK;
+}
+
+static aw_result check_policy(const aw_message *msg, const aw_policy *policy, int64_t now,
+                              const aw_sf_member *m, const aw_verified *v)
+{
+    AW_ENSURE(!policy->require_created || v->has_created, AW_E_PARAM_MISSING);
+    AW_ENSURE(!policy->require_nonce || v->nonce.len > 0, AW_E_PARAM_MISSING);
+    AW_ENSURE(!policy->require_keyid || v->keyid.len > 0, AW_E_PARAM_MISSING);
+    if (policy->tag != NULL) {
+        AW_ENSURE(v->tag.ptr != NULL, AW_E_PARAM_MISSING);
+        AW_ENSURE(aw_span_eq(v->tag, aw_span_cstr(policy->tag)), AW_E_TAG_MISMATCH);
+    }
+    if (policy->require_nonce) {
+        AW_ENSURE(v->nonce.len >= policy->min_nonce_len && v->nonce.len <= 256, AW_E_NONCE_INVALID);
+    }
+    if (policy->required != NULL) {
+        AW_GUARD(check_coverage(m, policy->required));
+    }
+    if (policy->cover_content_type &&
+        aw_message_count_field(msg, AW_SPAN_LIT("content-type")) > 0) {
+        AW_ENSURE(covers(m, AW_SPAN_LIT("\"content-type\"")), AW_E_COVERAGE_INSUFFICIENT);
+    }
+    if (policy->check_content_digest) {
+        AW_ENSURE(covers(m, AW_SPAN_LIT("\"content-digest\"")), AW_E_COVERAGE_INSUFFICIENT);
+    }
+    /* The created and expires values are RFC 8941 integers (at most 15 digits), so these
+     * differences cannot overflow for any sane now. */
+    if (v->has_created && policy->require_created) {
+        AW_ENSURE(v->created <= now + policy->skew, AW_E_CREATED_IN_FUTURE);
+        if (policy->max_age > 0) {
+            AW_ENSURE(now - v->created <= policy->max_age, AW_E_EXPIRED);
+        }
+    }
+    if (v->has_expires) {
+        AW_ENSURE(now <= v->expires, AW_E_EXPIRED);
+    }
+    return AW_OK;
+}
+
+aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_policy *policy,
+                    int64_t now, aw_key_lookup_fn lookup, void *lookup_ctx, aw_arena *scratch,
+                    aw_verified *out)
+{
+    memset(out, 0, sizeof(*out));
+    const aw_sf_member *inputs;
+    size_t n_inputs;
+    const aw_sf_member *sigs;
+    size_t n_sigs;
+    AW_GUARD(parse_sig_dict(msg, "signature-input", scratch, &inputs, &n_inputs));
+    AW_GUARD(parse_sig_dict(msg, "signature", scratch, &sigs, &n_sigs));
+    AW_ENSURE(n_inputs > 0, AW_E_SIG_MISSING);
+
+    const aw_sf_member *m = &inputs[0];
+    if (policy->label != NULL) {
+        m = aw_sf_dict_find(inputs, n_inputs, aw_span_cstr(policy->label));
+        AW_ENSURE(m != NULL, AW_E_SIG_MISSING);
+    }
+    out->label = m->key;
+    out->params = m;
+    const aw_sf_member *sig = aw_sf_dict_find(sigs, n_sigs, m->key);
+    AW_ENSURE(sig != NULL, AW_E_SIG_UNPAIRED);
+    AW_ENSURE(m->item.value.type == AW_SF_INNER_LIST, AW_E_SIG_BAD_PARAMS);
+    AW_ENSURE(sig->item.value.type == AW_SF_BYTES, AW_E_SIG_BAD_PARAMS);
+
+    aw_span alg_param;
+    AW_GUARD(read_params(m, out, &alg_param));
+    AW_GUARD(check_policy(msg, policy, now, m, out));
+
+    const aw_key *key = NULL;
+    AW_GUARD(lookup(lookup_ctx, out->keyid, &key));
+    AW_ENSURE(key != NULL, AW_E_KEY_UNKNOWN);
+    out->alg = key->alg;
+    /* The key decides the algorithm; alg may only confirm it (RFC 9421 Section 3.2 step 6). */
+    if (alg_param.ptr != NULL) {
+        AW_ENSURE(aw_alg_from_name(alg_param) == key->alg, AW_E_ALG_MISMATCH);
+    }
+
+    aw_writer bw;
+    AW_GUARD(alloc_base_writer(scratch, &bw));
+    AW_GUARD(aw_sigbase_build(msg, request, m, scratch, &bw));
+    out->base = aw_writer_span_of(&bw);
+
+    aw_span sig_bytes = sig->item.value.str;
+    switch (key->alg) {
+    case AW_ALG_HMAC_SHA256:
+        AW_ENSURE(key->hmac != NULL, AW_E_INVALID_ARG);
+        AW_GUARD(aw_hmac_sha256_verify(key->hmac, bw.buf, bw.len, sig_bytes.ptr, sig_bytes.len));
+        break;
+    case AW_ALG_ED25519:
+        AW_ENSURE(key->ed25519 != NULL, AW_E_INVALID_ARG);
+        AW_GUARD(aw_ed25519_verify(key->ed25519, bw.buf, bw.len, sig_bytes.ptr, sig_bytes.len));
+        break;
+    case AW_ALG_NONE:
+    default:
+        return AW_E_INVALID_ARG;
+    }
+
+    /* The signature covers the Content-Digest field; this binds the body to it. */
+    if (policy->check_content_digest || covers(m, AW_SPAN_LIT("\"content-digest\""))) {
+        AW_GUARD(aw_content_digest_check(msg, scratch));
+    }
+    return AW_OK;
+}
+
+aw_result aw_content_digest(aw_span body, aw_digest_alg alg, aw_writer *out)
+{
+    uint8_t digest[AW_SHA512_LEN];
+    switch (alg) {
+    case AW_DIGEST_SHA256:
+        AW_GUARD(aw_sha256(body.ptr, body.len, digest));
+        aw_writer_cstr(out, "sha-256=:");
+        aw_writer_base64(out, digest, AW_SHA256_LEN);
+        break;
+    case AW_DIGEST_SHA512:
+        AW_GUARD(aw_sha512(body.ptr, body.len, digest));
+        aw_writer_cstr(out, "sha-512=:");
+        aw_writer_base64(out, digest, AW_SHA512_LEN);
+        break;
+    default:
+        return AW_E_INVALID_ARG;
+    }
+    aw_writer_byte(out, ':');
+    return aw_writer_result(out);
+}
+
+aw_result aw_content_digest_check(const aw_message *msg, aw_arena *scratch)
+{
+    aw_span value;
+    aw_result r = aw_message_field(msg, AW_SPAN_LIT("content-digest"), scratch, &value);
+    AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_DIGEST_MISSING);
+    AW_GUARD(r);
+    const aw_sf_member *members;
+    size_t n;
+    AW_GUARD(aw_sf_parse_dict(value, 0, scratch, &members, &n));
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const aw_sf_member *m = &members[i];
+        uint8_t digest[AW_SHA512_LEN];
+        size_t len;
+        if (aw_span_eq(m->key, AW_SPAN_LIT("sha-256"))) {
+            AW_GUARD(aw_sha256(msg->body.ptr, msg->body.len, digest));
+            len = AW_SHA256_LEN;
+        } else if (aw_span_eq(m->key, AW_SPAN_LIT("sha-512"))) {
+            AW_GUARD(aw_sha512(msg->body.ptr, msg->body.len, digest));
+            len = AW_SHA512_LEN;
+        } else {
+            continue; /* other algorithms are ignored (RFC 9530 Section 2) */
+        }
+        AW_ENSURE(m->item.value.type == AW_SF_BYTES, AW_E_DIGEST_MISMATCH);
+        AW_ENSURE(m->item.value.str.len == len, AW_E_DIGEST_MISMATCH);
+        AW_ENSURE(aw_ct_equal(m->item.value.str.ptr, digest, len), AW_E_DIGEST_MISMATCH);
+        checked++;
+    }
+    AW_ENSURE(checked > 0, AW_E_DIGEST_UNSUPPORTED);
+    return AW_OK;
+}
