@@ -334,6 +334,7 @@ aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_p
     AW_ENSURE(sig != NULL, AW_E_SIG_UNPAIRED);
     AW_ENSURE(m->item.value.type == AW_SF_INNER_LIST, AW_E_SIG_BAD_PARAMS);
     AW_ENSURE(sig->item.value.type == AW_SF_BYTES, AW_E_SIG_BAD_PARAMS);
+    AW_ENSURE(m->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
 
     aw_span alg_param;
     AW_GUARD(read_params(m, out, &alg_param));
