@@ -87,6 +87,17 @@ check 0 "verify what sign wrote" -- "$aw" verify -q "$work/s.http" --key "$v/key
 check 1 "wrong keyid" -- "$aw" verify -q "$work/s.http" --key "$v/key-shared-secret.b64" --keyid other
 check_stderr "key_unknown" "wrong keyid reason"
 
+# docs/PROTOCOL.md's worked example is what the tool produces.
+printf 'POST /api/transfer?to=bob HTTP/1.1\nHost: bank.example\nContent-Type: application/json\n\n{"amount": 10}' >"$work/ex.http"
+printf 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n' >"$work/ex.key"
+check 0 "sign the documented example" -- "$aw" sign "$work/ex.http" --key "$work/ex.key" \
+    --keyid alice --created 1700000000 --nonce n6yQ1c0Jp8wq9hZ0m3xT2bVf4KdLrE7s
+for field in Content-Digest Signature-Input Signature; do
+    line=$(grep "^$field: " "$work/out")
+    grep -qxF "$line" "$root/docs/PROTOCOL.md" && pass=$((pass + 1)) ||
+        { fail=$((fail + 1)); echo "FAIL: docs/PROTOCOL.md example lacks: $line"; }
+done
+
 # The showcase stays green.
 check 0 "make demo script" -- env AUTHWIRE_BIN="$aw" bash "$root/scripts/demo.sh"
 
