@@ -45,14 +45,15 @@ aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN])
 /* HMAC-SHA-256 with a key whose inner and outer state is computed once. */
 typedef struct aw_hmac_key aw_hmac_key;
 
-/* Creates a key from 1..AW_HMAC_KEY_MAX bytes (the caller keeps and wipes its copy).
- * *out is owned by the caller and released with aw_hmac_key_free. */
+/* Creates a key from 1..AW_HMAC_KEY_MAX bytes (the caller keeps and wipes its copy);
+ * AW_E_KEY_INVALID for an empty or longer key. *out is owned by the caller and released
+ * with aw_hmac_key_free. */
 aw_result aw_hmac_key_new(const uint8_t *key, size_t len, aw_hmac_key **out) AW_MUST_CHECK;
 /* A second handle on the same key for another thread. */
 aw_result aw_hmac_key_dup(const aw_hmac_key *key, aw_hmac_key **out) AW_MUST_CHECK;
 /* Wipes and frees; NULL is ignored. */
 void aw_hmac_key_free(aw_hmac_key *key);
-/* MAC of data (one part) or of several parts as if concatenated. */
+/* MAC of data into out. */
 aw_result aw_hmac_sha256(aw_hmac_key *key, const uint8_t *data, size_t len,
                          uint8_t out[AW_HMAC_SHA256_LEN]) AW_MUST_CHECK;
 /* Recomputes the MAC and compares it with tag in constant time. tag_len must be 32;
@@ -68,7 +69,10 @@ aw_result aw_ed25519_from_seed(const uint8_t seed[AW_ED25519_SEED_LEN],
                                aw_ed25519_key **out) AW_MUST_CHECK;
 aw_result aw_ed25519_from_public(const uint8_t pub[AW_ED25519_PUBLIC_LEN],
                                  aw_ed25519_key **out) AW_MUST_CHECK;
-/* Parses a PEM private key (PKCS#8) or public key (SPKI) of type Ed25519. */
+/* Parses a PEM private key (PKCS#8) or public key (SPKI) of type Ed25519. Encrypted PEM is
+ * refused (AW_E_KEY_INVALID), never prompted for. Note: OpenSSL does not check that a
+ * public key is a valid curve point; a bad one only shows as failing verifications, so
+ * whoever registers a public key should check a test signature with it. */
 aw_result aw_ed25519_from_pem(const char *pem, size_t len, aw_ed25519_key **out) AW_MUST_CHECK;
 /* Generates a fresh private key. */
 aw_result aw_ed25519_generate(aw_ed25519_key **out) AW_MUST_CHECK;
@@ -77,7 +81,8 @@ bool aw_ed25519_has_private(const aw_ed25519_key *key);
 aw_result aw_ed25519_public(const aw_ed25519_key *key,
                             uint8_t out[AW_ED25519_PUBLIC_LEN]) AW_MUST_CHECK;
 /* Writes the private key as PKCS#8 PEM into out (NUL-terminated); *len gets the length
- * without the NUL. AW_E_BUFFER_TOO_SMALL when cap is too small. */
+ * without the NUL. AW_E_BUFFER_TOO_SMALL when cap is too small (then *len gets the size
+ * needed), AW_E_INVALID_ARG for a public-only key. */
 aw_result aw_ed25519_private_pem(const aw_ed25519_key *key, char *out, size_t cap,
                                  size_t *len) AW_MUST_CHECK;
 aw_result aw_ed25519_sign(aw_ed25519_key *key, const uint8_t *msg, size_t len,

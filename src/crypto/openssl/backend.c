@@ -1,0 +1,130 @@
+/* OpenSSL backend: algorithm fetching, errors, randomness, wiping, comparison, digests.
+ *
+ * Like ngtcp2's crypto/ossl, algorithms are fetched once (EVP_MD_fetch / EVP_MAC_fetch)
+ * rather than looked up by name on every call: an implicit fetch takes a lock and walks the
+ * provider store, which costs more than hashing a short message. */
+#include <limits.h>
+#include <pthread.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "ossl.h"
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static aw_result g_init_result = AW_E_CRYPTO;
+static EVP_MD *g_sha256;
+static EVP_MD *g_sha512;
+static EVP_MAC *g_hmac;
+
+static void crypto_init_once(void)
+{
+    g_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    g_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+    g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (g_sha256 != NULL && g_sha512 != NULL && g_hmac != NULL) {
+        g_init_result = AW_OK;
+        return;
+    }
+    /* A missing algorithm is a configuration fault (no default provider), not a transient
+     * one, so the failure is sticky: pthread_once never runs this again. */
+    EVP_MD_free(g_sha256);
+    EVP_MD_free(g_sha512);
+    EVP_MAC_free(g_hmac);
+    g_sha256 = NULL;
+    g_sha512 = NULL;
+    g_hmac = NULL;
+    g_init_result = aw_ossl_fail(AW_E_CRYPTO);
+}
+
+aw_result aw_crypto_init(void)
+{
+    if (pthread_once(&g_once, crypto_init_once) != 0) {
+        return AW_E_CRYPTO;
+    }
+    return g_init_result;
+}
+
+const EVP_MD *aw_ossl_sha256(void)
+{
+    return g_sha256;
+}
+
+const EVP_MD *aw_ossl_sha512(void)
+{
+    return g_sha512;
+}
+
+EVP_MAC *aw_ossl_hmac(void)
+{
+    return g_hmac;
+}
+
+aw_result aw_ossl_fail(aw_result r)
+{
+    ERR_clear_error();
+    return r;
+}
+
+const uint8_t *aw_ossl_nonnull(const uint8_t *p)
+{
+    static const uint8_t empty[1] = {0};
+    return p != NULL ? p : empty;
+}
+
+aw_result aw_random(uint8_t *out, size_t len)
+{
+    AW_ENSURE(out != NULL || len == 0, AW_E_INVALID_ARG);
+    AW_GUARD(aw_crypto_init());
+    /* RAND_bytes takes an int length: feed larger requests in chunks. */
+    while (len > 0) {
+        size_t chunk = len > (size_t)INT_MAX ? (size_t)INT_MAX : len;
+        if (RAND_bytes(out, (int)chunk) != 1) {
+            return aw_ossl_fail(AW_E_CRYPTO);
+        }
+        out += chunk;
+        len -= chunk;
+    }
+    return AW_OK;
+}
+
+bool aw_ct_equal(const void *a, const void *b, size_t len)
+{
+    if (len == 0) {
+        return true;
+    }
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+void aw_wipe(void *p, size_t len)
+{
+    if (p != NULL && len > 0) {
+        OPENSSL_cleanse(p, len);
+    }
+}
+
+static aw_result digest(const EVP_MD *md, const uint8_t *data, size_t len, uint8_t *out,
+                        unsigned int want)
+{
+    unsigned int got = 0;
+    AW_ENSURE(out != NULL && (data != NULL || len == 0), AW_E_INVALID_ARG);
+    if (EVP_Digest(aw_ossl_nonnull(data), len, out, &got, md, NULL) != 1 || got != want) {
+        return aw_ossl_fail(AW_E_CRYPTO);
+    }
+    return AW_OK;
+}
+
+aw_result aw_sha256(const uint8_t *data, size_t len, uint8_t out[AW_SHA256_LEN])
+{
+    /* g_sha256 may be read only after aw_crypto_init() succeeded. */
+    AW_GUARD(aw_crypto_init());
+    return digest(g_sha256, data, len, out, AW_SHA256_LEN);
+}
+
+aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN])
+{
+    AW_GUARD(aw_crypto_init());
+    return digest(g_sha512, data, len, out, AW_SHA512_LEN);
+}

@@ -1,0 +1,26 @@
+/* authwire OpenSSL backend, private to src/crypto/openssl: the algorithms fetched once at
+ * start-up and the one place that turns OpenSSL's error queue into an aw_result. Nothing
+ * outside this folder may include this header (tests/layering.sh checks that no other
+ * file includes an OpenSSL header). */
+#ifndef AUTHWIRE_CRYPTO_OSSL_H
+#define AUTHWIRE_CRYPTO_OSSL_H
+
+#include <openssl/evp.h>
+
+#include "authwire/crypto.h"
+
+/* The fetched algorithms. Valid only after aw_crypto_init() returned AW_OK; they live until
+ * the process exits (OpenSSL's own atexit clean-up releases the providers). */
+const EVP_MD *aw_ossl_sha256(void);
+const EVP_MD *aw_ossl_sha512(void);
+EVP_MAC *aw_ossl_hmac(void);
+
+/* Empties the calling thread's OpenSSL error queue and returns r. Every failure path calls
+ * it, so a stale error never shows up in a later, unrelated call. */
+aw_result aw_ossl_fail(aw_result r);
+
+/* A non-NULL pointer for an empty input: OpenSSL's one-shot calls may not accept NULL even
+ * with a zero length, while our API allows (NULL, 0). */
+const uint8_t *aw_ossl_nonnull(const uint8_t *p);
+
+#endif
