@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "authwire/result.h"
 
@@ -37,18 +38,62 @@ typedef struct aw_writer {
     bool overflow;
 } aw_writer;
 
-void aw_writer_init(aw_writer *w, uint8_t *buf, size_t cap);
-void aw_writer_bytes(aw_writer *w, const void *data, size_t len);
-void aw_writer_span(aw_writer *w, aw_span s);
-void aw_writer_cstr(aw_writer *w, const char *s);
-void aw_writer_byte(aw_writer *w, uint8_t b);
+/* The per-byte helpers are inline: parsing and building signature bases call them for every
+ * byte, and a call per byte costs more than the crypto (docs/PERFORMANCE.md). */
+static inline void aw_writer_init(aw_writer *w, uint8_t *buf, size_t cap)
+{
+    w->buf = buf;
+    w->cap = cap;
+    w->len = 0;
+    w->overflow = false;
+}
+
+static inline void aw_writer_bytes(aw_writer *w, const void *data, size_t len)
+{
+    if (w->overflow || len > w->cap - w->len) {
+        w->overflow = true;
+        return;
+    }
+    if (len > 0) {
+        memcpy(w->buf + w->len, data, len);
+        w->len += len;
+    }
+}
+
+static inline void aw_writer_span(aw_writer *w, aw_span s)
+{
+    aw_writer_bytes(w, s.ptr, s.len);
+}
+
+static inline void aw_writer_cstr(aw_writer *w, const char *s)
+{
+    aw_writer_bytes(w, s, strlen(s));
+}
+
+static inline void aw_writer_byte(aw_writer *w, uint8_t b)
+{
+    if (w->overflow || w->len == w->cap) {
+        w->overflow = true;
+        return;
+    }
+    w->buf[w->len++] = b;
+}
+
 void aw_writer_i64(aw_writer *w, int64_t v); /* decimal, with '-' when negative */
 void aw_writer_base64(aw_writer *w, const uint8_t *data, size_t len);    /* RFC 4648, padded */
 void aw_writer_base64url(aw_writer *w, const uint8_t *data, size_t len); /* RFC 4648 s5, no pad */
 /* AW_OK, or AW_E_BUFFER_TOO_SMALL once anything was dropped. */
-aw_result aw_writer_result(const aw_writer *w) AW_MUST_CHECK;
+static inline aw_result aw_writer_result(const aw_writer *w) AW_MUST_CHECK;
+static inline aw_result aw_writer_result(const aw_writer *w)
+{
+    return w->overflow ? AW_E_BUFFER_TOO_SMALL : AW_OK;
+}
+
 /* The bytes written so far. */
-aw_span aw_writer_span_of(const aw_writer *w);
+static inline aw_span aw_writer_span_of(const aw_writer *w)
+{
+    return (aw_span){w->buf, w->len};
+}
 
 /* A read cursor over untrusted bytes. Every accessor bounds-checks. */
 typedef struct aw_cursor {
@@ -57,16 +102,45 @@ typedef struct aw_cursor {
     size_t pos;
 } aw_cursor;
 
-void aw_cursor_init(aw_cursor *c, aw_span s);
-bool aw_cursor_eof(const aw_cursor *c);
+static inline void aw_cursor_init(aw_cursor *c, aw_span s)
+{
+    c->ptr = s.ptr;
+    c->len = s.len;
+    c->pos = 0;
+}
+
+static inline bool aw_cursor_eof(const aw_cursor *c)
+{
+    return c->pos >= c->len;
+}
+
 /* The next byte, or -1 at the end. */
-int aw_cursor_peek(const aw_cursor *c);
+static inline int aw_cursor_peek(const aw_cursor *c)
+{
+    return c->pos < c->len ? c->ptr[c->pos] : -1;
+}
+
 /* Consumes and returns the next byte, or -1 at the end. */
-int aw_cursor_next(aw_cursor *c);
+static inline int aw_cursor_next(aw_cursor *c)
+{
+    return c->pos < c->len ? c->ptr[c->pos++] : -1;
+}
+
 /* Consumes the byte b if it is next; returns whether it did. */
-bool aw_cursor_eat(aw_cursor *c, uint8_t b);
+static inline bool aw_cursor_eat(aw_cursor *c, uint8_t b)
+{
+    if (c->pos < c->len && c->ptr[c->pos] == b) {
+        c->pos++;
+        return true;
+    }
+    return false;
+}
+
 /* The bytes not yet consumed. */
-aw_span aw_cursor_rest(const aw_cursor *c);
+static inline aw_span aw_cursor_rest(const aw_cursor *c)
+{
+    return (aw_span){c->ptr + c->pos, c->len - c->pos};
+}
 
 /* A bump allocator over a caller buffer. Allocations are never freed one by one; reset or
  * drop the whole arena. aw_arena_alloc returns NULL when the arena is exhausted. */

@@ -54,8 +54,9 @@ typedef struct aw_sf_member {
     size_t n_inner;
 } aw_sf_member;
 
-/* Dictionary parse flag: fail with AW_E_SF_SYNTAX on a repeated key instead of letting the
- * last one win (RFC 8941 says last wins; Signature-Input must not have duplicate labels). */
+/* Dictionary parse flag: fail with AW_E_SF_SYNTAX on a repeated dictionary key instead of
+ * letting the last one win (RFC 8941 says last wins; Signature-Input must not have duplicate
+ * labels). Repeated parameter keys always follow the RFC (last wins). */
 #define AW_SF_REJECT_DUPLICATE_KEYS 1u
 
 /* Parse a whole field value as an item, list or dictionary (RFC 8941 Section 4.2). Leading
@@ -69,7 +70,9 @@ aw_result aw_sf_parse_list(aw_span input, aw_arena *arena, const aw_sf_member **
 aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
                            const aw_sf_member **members, size_t *n_members) AW_MUST_CHECK;
 
-/* Canonical serialisation (RFC 8941 Section 4.1) appended to w. Returns AW_E_SF_SYNTAX when
+/* Canonical serialisation (RFC 8941 Section 4.1) appended to w. Decimals are already in
+ * thousandths, so callers round before building a value. On failure w may hold a partial
+ * serialisation; discard it. Returns AW_E_SF_SYNTAX when
  * a value cannot be serialised (integer out of range, string with a non-printable byte,
  * invalid token or key), AW_E_BUFFER_TOO_SMALL when w overflowed. */
 aw_result aw_sf_serialize_value(const aw_sf_value *v, aw_writer *w) AW_MUST_CHECK;

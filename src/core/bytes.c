@@ -34,45 +34,6 @@ bool aw_span_eq_nocase(aw_span a, aw_span b)
     return true;
 }
 
-void aw_writer_init(aw_writer *w, uint8_t *buf, size_t cap)
-{
-    w->buf = buf;
-    w->cap = cap;
-    w->len = 0;
-    w->overflow = false;
-}
-
-void aw_writer_bytes(aw_writer *w, const void *data, size_t len)
-{
-    if (w->overflow || len > w->cap - w->len) {
-        w->overflow = true;
-        return;
-    }
-    if (len > 0) {
-        memcpy(w->buf + w->len, data, len);
-        w->len += len;
-    }
-}
-
-void aw_writer_span(aw_writer *w, aw_span s)
-{
-    aw_writer_bytes(w, s.ptr, s.len);
-}
-
-void aw_writer_cstr(aw_writer *w, const char *s)
-{
-    aw_writer_bytes(w, s, strlen(s));
-}
-
-void aw_writer_byte(aw_writer *w, uint8_t b)
-{
-    if (w->overflow || w->len == w->cap) {
-        w->overflow = true;
-        return;
-    }
-    w->buf[w->len++] = b;
-}
-
 void aw_writer_i64(aw_writer *w, int64_t v)
 {
     char digits[24];
@@ -131,52 +92,6 @@ void aw_writer_base64(aw_writer *w, const uint8_t *data, size_t len)
 void aw_writer_base64url(aw_writer *w, const uint8_t *data, size_t len)
 {
     write_base64(w, data, len, base64_url, false);
-}
-
-aw_result aw_writer_result(const aw_writer *w)
-{
-    return w->overflow ? AW_E_BUFFER_TOO_SMALL : AW_OK;
-}
-
-aw_span aw_writer_span_of(const aw_writer *w)
-{
-    return (aw_span){w->buf, w->len};
-}
-
-void aw_cursor_init(aw_cursor *c, aw_span s)
-{
-    c->ptr = s.ptr;
-    c->len = s.len;
-    c->pos = 0;
-}
-
-bool aw_cursor_eof(const aw_cursor *c)
-{
-    return c->pos >= c->len;
-}
-
-int aw_cursor_peek(const aw_cursor *c)
-{
-    return c->pos < c->len ? c->ptr[c->pos] : -1;
-}
-
-int aw_cursor_next(aw_cursor *c)
-{
-    return c->pos < c->len ? c->ptr[c->pos++] : -1;
-}
-
-bool aw_cursor_eat(aw_cursor *c, uint8_t b)
-{
-    if (c->pos < c->len && c->ptr[c->pos] == b) {
-        c->pos++;
-        return true;
-    }
-    return false;
-}
-
-aw_span aw_cursor_rest(const aw_cursor *c)
-{
-    return (aw_span){c->ptr + c->pos, c->len - c->pos};
 }
 
 void aw_arena_init(aw_arena *a, void *buf, size_t cap)

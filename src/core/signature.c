@@ -233,15 +233,38 @@ static aw_result read_params(const aw_sf_member *m, aw_verified *out, aw_span *a
     return AW_OK;
 }
 
-/* Whether the inner list covers the component whose canonical identifier is ident. */
-static bool covers(const aw_sf_member *m, aw_span ident)
+/* The canonical identifiers a signature covers, serialised once per verification. */
+typedef struct covered_set {
+    aw_span ident[AW_SIGBASE_MAX_COMPONENTS];
+    size_t n;
+} covered_set;
+
+static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, covered_set *out)
 {
+    AW_ENSURE(m->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
+    out->n = 0;
     for (size_t i = 0; i < m->n_inner; i++) {
-        uint8_t buf[256];
+        const aw_sf_item *item = &m->inner[i];
+        AW_ENSURE(item->value.type == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+        size_t cap = item->value.str.len + 64;
+        for (size_t k = 0; k < item->n_params; k++) {
+            cap += item->params[k].key.len + item->params[k].value.str.len + 32;
+        }
+        uint8_t *buf = aw_arena_alloc(scratch, cap, 1);
+        AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
         aw_writer w;
-        aw_writer_init(&w, buf, sizeof(buf));
-        if (aw_sf_serialize_item(&m->inner[i], &w) == AW_OK &&
-            aw_span_eq(aw_writer_span_of(&w), ident)) {
+        aw_writer_init(&w, buf, cap);
+        AW_GUARD(aw_sf_serialize_item(item, &w));
+        out->ident[out->n++] = aw_writer_span_of(&w);
+    }
+    return AW_OK;
+}
+
+/* Whether the signature covers the component whose canonical identifier is ident. */
+static bool covers(const covered_set *set, aw_span ident)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (aw_span_eq(set->ident[i], ident)) {
             return true;
         }
     }
@@ -250,7 +273,7 @@ static bool covers(const aw_sf_member *m, aw_span ident)
 
 /* Checks that every identifier of the space-separated canonical list required is covered.
  * Identifiers contain no space outside quoted strings, which is all we need to split. */
-static aw_result check_coverage(const aw_sf_member *m, const char *required)
+static aw_result check_coverage(const covered_set *set, const char *required)
 {
     const char *s = required;
     while (*s != '\0') {
@@ -267,14 +290,14 @@ static aw_result check_coverage(const aw_sf_member *m, const char *required)
         }
         if (s > start) {
             aw_span ident = {(const uint8_t *)start, (size_t)(s - start)};
-            AW_ENSURE(covers(m, ident), AW_E_COVERAGE_INSUFFICIENT);
+            AW_ENSURE(covers(set, ident), AW_E_COVERAGE_INSUFFICIENT);
         }
     }
     return AW_OK;
 }
 
 static aw_result check_policy(const aw_message *msg, const aw_policy *policy, int64_t now,
-                              const aw_sf_member *m, const aw_verified *v)
+                              const covered_set *set, const aw_verified *v)
 {
     AW_ENSURE(!policy->require_created || v->has_created, AW_E_PARAM_MISSING);
     AW_ENSURE(!policy->require_nonce || v->nonce.len > 0, AW_E_PARAM_MISSING);
@@ -287,14 +310,14 @@ static aw_result check_policy(const aw_message *msg, const aw_policy *policy, in
         AW_ENSURE(v->nonce.len >= policy->min_nonce_len && v->nonce.len <= 256, AW_E_NONCE_INVALID);
     }
     if (policy->required != NULL) {
-        AW_GUARD(check_coverage(m, policy->required));
+        AW_GUARD(check_coverage(set, policy->required));
     }
     if (policy->cover_content_type &&
         aw_message_count_field(msg, AW_SPAN_LIT("content-type")) > 0) {
-        AW_ENSURE(covers(m, AW_SPAN_LIT("\"content-type\"")), AW_E_COVERAGE_INSUFFICIENT);
+        AW_ENSURE(covers(set, AW_SPAN_LIT("\"content-type\"")), AW_E_COVERAGE_INSUFFICIENT);
     }
     if (policy->check_content_digest) {
-        AW_ENSURE(covers(m, AW_SPAN_LIT("\"content-digest\"")), AW_E_COVERAGE_INSUFFICIENT);
+        AW_ENSURE(covers(set, AW_SPAN_LIT("\"content-digest\"")), AW_E_COVERAGE_INSUFFICIENT);
     }
     /* The created and expires values are RFC 8941 integers (at most 15 digits), so these
      * differences cannot overflow for any sane now. */
@@ -334,11 +357,12 @@ aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_p
     AW_ENSURE(sig != NULL, AW_E_SIG_UNPAIRED);
     AW_ENSURE(m->item.value.type == AW_SF_INNER_LIST, AW_E_SIG_BAD_PARAMS);
     AW_ENSURE(sig->item.value.type == AW_SF_BYTES, AW_E_SIG_BAD_PARAMS);
-    AW_ENSURE(m->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
+    covered_set set;
+    AW_GUARD(collect_identifiers(m, scratch, &set));
 
     aw_span alg_param;
     AW_GUARD(read_params(m, out, &alg_param));
-    AW_GUARD(check_policy(msg, policy, now, m, out));
+    AW_GUARD(check_policy(msg, policy, now, &set, out));
 
     const aw_key *key = NULL;
     AW_GUARD(lookup(lookup_ctx, out->keyid, &key));
@@ -370,7 +394,7 @@ aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_p
     }
 
     /* The signature covers the Content-Digest field; this binds the body to it. */
-    if (policy->check_content_digest || covers(m, AW_SPAN_LIT("\"content-digest\""))) {
+    if (policy->check_content_digest || covers(&set, AW_SPAN_LIT("\"content-digest\""))) {
         AW_GUARD(aw_content_digest_check(msg, scratch));
     }
     return AW_OK;

@@ -1,0 +1,884 @@
+/* RFC 8941 Structured Field Values: the parsing algorithms of Section 4.2, followed step by
+ * step, and the canonical serialisation of Section 4.1.
+ *
+ * Memory: everything the result needs beyond the input (member, parameter and inner-list
+ * arrays, unescaped strings, decoded byte sequences) comes from the caller's arena. Arrays
+ * grow by doubling inside the arena, in place when they are the newest allocation, so a
+ * result never costs more than a small constant factor of its own size. Untrusted bytes are
+ * only read through an aw_cursor. Nothing recurses: RFC 8941 inner lists cannot nest, so
+ * the call depth is fixed by the grammar (list -> inner list -> item -> parameters). */
+#include "authwire/sf.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* Integers have at most 15 digits (RFC 8941 Section 3.3.1); decimals at most 12 integer
+ * and 3 fractional digits (Section 3.3.2), which in thousandths is the same bound. */
+#define SF_MAX_INTEGER 999999999999999LL
+#define SF_MAX_DECIMAL 999999999999999LL
+
+/* First capacity of a growing array: most fields have a few members or parameters. */
+#define SF_VEC_INITIAL 4
+
+/* Below this many entries, duplicate keys are found by a linear scan (no scratch memory);
+ * above, by sorting an index so that an attacker cannot make us quadratic. The index costs
+ * one size_t per entry of arena, left behind after the parse (the arena cannot free). */
+#define SF_DEDUP_LINEAR_MAX 16
+
+/* An empty string or byte sequence still gets a non-NULL pointer. */
+static const uint8_t sf_empty[1];
+
+/* ---- character classes (RFC 8941 Section 3 ABNF, RFC 5234 core rules) ---- */
+
+static bool sf_is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool sf_is_lcalpha(int c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static bool sf_is_alpha(int c)
+{
+    return sf_is_lcalpha(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* tchar from RFC 9110 Section 5.6.2. */
+static bool sf_is_tchar(int c)
+{
+    if (sf_is_alpha(c) || sf_is_digit(c)) {
+        return true;
+    }
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* sf-token = ( ALPHA / "*" ) *( tchar / ":" / "/" ) (Section 3.3.4). */
+static bool sf_is_token_start(int c)
+{
+    return sf_is_alpha(c) || c == '*';
+}
+
+static bool sf_is_token_char(int c)
+{
+    return sf_is_tchar(c) || c == ':' || c == '/';
+}
+
+/* key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" ) (Section 3.1.2). */
+static bool sf_is_key_start(int c)
+{
+    return sf_is_lcalpha(c) || c == '*';
+}
+
+static bool sf_is_key_char(int c)
+{
+    return sf_is_lcalpha(c) || sf_is_digit(c) || c == '_' || c == '-' || c == '.' || c == '*';
+}
+
+/* The base64 alphabet plus "=" (Section 4.2.7 step 6). */
+static bool sf_is_b64_char(int c)
+{
+    return sf_is_alpha(c) || sf_is_digit(c) || c == '+' || c == '/' || c == '=';
+}
+
+/* ---- cursor helpers ---- */
+
+static void sf_skip_sp(aw_cursor *c)
+{
+    while (aw_cursor_eat(c, ' ')) {
+    }
+}
+
+/* OWS = *( SP / HTAB ) (RFC 9110 Section 5.6.3), used between list and dictionary members. */
+static void sf_skip_ows(aw_cursor *c)
+{
+    while (aw_cursor_eat(c, ' ') || aw_cursor_eat(c, '\t')) {
+    }
+}
+
+/* The bytes consumed since `mark` (a copy of the cursor taken earlier). */
+static aw_span sf_consumed_since(const aw_cursor *mark, const aw_cursor *c)
+{
+    aw_span rest = aw_cursor_rest(mark);
+    return (aw_span){rest.ptr, c->pos - mark->pos};
+}
+
+/* ---- arrays grown inside the arena ---- */
+
+typedef struct sf_vec {
+    uint8_t *data;
+    size_t n;
+    size_t cap;
+} sf_vec;
+
+/* Tries to give v room for new_cap elements: in place when v is the newest allocation of
+ * the arena, otherwise by copying into a fresh block (the old one is left behind). */
+static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, size_t align)
+{
+    if (new_cap > SIZE_MAX / size) {
+        return false;
+    }
+    if (v->data != NULL && v->data + v->cap * size == a->buf + a->used) {
+        /* With alignment 1 the arena hands out exactly the bytes that follow v. */
+        uint8_t *more = aw_arena_alloc(a, (new_cap - v->cap) * size, 1);
+        if (more == NULL) {
+            return false;
+        }
+        v->cap = new_cap;
+        return true;
+    }
+    uint8_t *grown = aw_arena_alloc(a, new_cap * size, align);
+    if (grown == NULL) {
+        return false;
+    }
+    if (v->n > 0) {
+        memcpy(grown, v->data, v->n * size);
+    }
+    v->data = grown;
+    v->cap = new_cap;
+    return true;
+}
+
+static aw_result sf_vec_push(aw_arena *a, sf_vec *v, const void *elem, size_t size, size_t align)
+{
+    if (v->n == v->cap) {
+        /* Always double, never "whatever still fits": the sequence of allocations then
+         * does not depend on the arena's size, so an input that parses in an arena parses
+         * in every larger one. */
+        size_t doubled = v->cap == 0 ? SF_VEC_INITIAL : v->cap * 2;
+        AW_ENSURE(sf_vec_reserve(a, v, doubled, size, align), AW_E_BUFFER_TOO_SMALL);
+    }
+    memcpy(v->data + v->n * size, elem, size);
+    v->n++;
+    return AW_OK;
+}
+
+/* ---- duplicate keys ---- */
+
+/* Parameters and dictionary members both start with their key, so one routine handles
+ * both; the static assertions keep that true. */
+_Static_assert(offsetof(aw_sf_param, key) == 0, "aw_sf_param must start with its key");
+_Static_assert(offsetof(aw_sf_member, key) == 0, "aw_sf_member must start with its key");
+
+typedef struct sf_keyed {
+    uint8_t *base;
+    size_t size;
+} sf_keyed;
+
+static aw_span sf_key_at(const sf_keyed *k, size_t i)
+{
+    aw_span key;
+    memcpy(&key, k->base + i * k->size, sizeof(key));
+    return key;
+}
+
+/* Orders by key bytes, then by position, so equal keys sit together in input order. */
+static bool sf_index_less(const sf_keyed *k, size_t i, size_t j)
+{
+    aw_span a = sf_key_at(k, i);
+    aw_span b = sf_key_at(k, j);
+    size_t n = a.len < b.len ? a.len : b.len;
+    int cmp = memcmp(a.ptr, b.ptr, n);
+    if (cmp != 0) {
+        return cmp < 0;
+    }
+    if (a.len != b.len) {
+        return a.len < b.len;
+    }
+    return i < j;
+}
+
+static void sf_sift_down(const sf_keyed *k, size_t *idx, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) {
+            return;
+        }
+        if (child + 1 < n && sf_index_less(k, idx[child], idx[child + 1])) {
+            child++;
+        }
+        if (!sf_index_less(k, idx[root], idx[child])) {
+            return;
+        }
+        size_t t = idx[root];
+        idx[root] = idx[child];
+        idx[child] = t;
+        root = child;
+    }
+}
+
+/* Heapsort: O(n log n) worst case and no allocation (qsort may call malloc). */
+static void sf_sort_indices(const sf_keyed *k, size_t *idx, size_t n)
+{
+    for (size_t i = n / 2; i > 0; i--) {
+        sf_sift_down(k, idx, i - 1, n);
+    }
+    for (size_t end = n; end > 1; end--) {
+        size_t t = idx[0];
+        idx[0] = idx[end - 1];
+        idx[end - 1] = t;
+        sf_sift_down(k, idx, 0, end - 1);
+    }
+}
+
+/* Applies "if the key is already present, overwrite its value" (Section 4.2.2 step 3.5 and
+ * Section 4.2.3.2 step 2.7) to entries collected in input order: the last value of a key
+ * wins and stays at the position of the first occurrence. With reject, any repeat fails.
+ * Valid keys are never empty, so an empty key marks an entry for removal. */
+static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
+{
+    sf_keyed k = {v->data, size};
+    const aw_span removed = {sf_empty, 0};
+    if (v->n < 2) {
+        return AW_OK;
+    }
+    if (v->n <= SF_DEDUP_LINEAR_MAX) {
+        for (size_t i = 1; i < v->n; i++) {
+            aw_span key = sf_key_at(&k, i);
+            for (size_t j = 0; j < i; j++) {
+                if (aw_span_eq(sf_key_at(&k, j), key)) {
+                    AW_ENSURE(!reject, AW_E_SF_SYNTAX);
+                    memcpy(v->data + j * size, v->data + i * size, size);
+                    memcpy(v->data + i * size, &removed, sizeof(removed));
+                    break;
+                }
+            }
+        }
+    } else {
+        AW_ENSURE(v->n <= SIZE_MAX / sizeof(size_t), AW_E_BUFFER_TOO_SMALL);
+        size_t *idx = aw_arena_alloc(a, v->n * sizeof(size_t), _Alignof(size_t));
+        AW_ENSURE(idx != NULL, AW_E_BUFFER_TOO_SMALL);
+        for (size_t i = 0; i < v->n; i++) {
+            idx[i] = i;
+        }
+        sf_sort_indices(&k, idx, v->n);
+        size_t g = 0;
+        while (g < v->n) {
+            size_t end = g + 1;
+            while (end < v->n && aw_span_eq(sf_key_at(&k, idx[g]), sf_key_at(&k, idx[end]))) {
+                end++;
+            }
+            if (end - g > 1) {
+                AW_ENSURE(!reject, AW_E_SF_SYNTAX);
+                memcpy(v->data + idx[g] * size, v->data + idx[end - 1] * size, size);
+                for (size_t r = g + 1; r < end; r++) {
+                    memcpy(v->data + idx[r] * size, &removed, sizeof(removed));
+                }
+            }
+            g = end;
+        }
+    }
+    size_t out = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (sf_key_at(&k, i).len == 0) {
+            continue;
+        }
+        if (out != i) {
+            memcpy(v->data + out * size, v->data + i * size, size);
+        }
+        out++;
+    }
+    v->n = out;
+    return AW_OK;
+}
+
+/* ---- parsing (RFC 8941 Section 4.2) ---- */
+
+/* Section 4.2.3.3: Parsing a Key. The key borrows from the input. */
+static aw_result sf_parse_key(aw_cursor *c, aw_span *key)
+{
+    aw_cursor mark = *c;
+    AW_ENSURE(sf_is_key_start(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
+    aw_cursor_next(c);
+    while (sf_is_key_char(aw_cursor_peek(c))) {
+        aw_cursor_next(c);
+    }
+    *key = sf_consumed_since(&mark, c);
+    return AW_OK;
+}
+
+/* Section 4.2.4: Parsing an Integer or Decimal. Lengths count the characters of
+ * input_number exactly as the RFC does (the "." included), so the limits match it. */
+static aw_result sf_parse_number(aw_cursor *c, aw_sf_value *out)
+{
+    bool negative = aw_cursor_eat(c, '-');
+    AW_ENSURE(sf_is_digit(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
+    bool decimal = false;
+    size_t len = 0;
+    size_t frac_digits = 0;
+    int64_t int_part = 0;
+    int64_t frac_part = 0;
+    for (;;) {
+        int ch = aw_cursor_peek(c);
+        if (sf_is_digit(ch)) {
+            aw_cursor_next(c);
+            len++;
+            if (decimal) {
+                frac_part = frac_part * 10 + (ch - '0');
+                frac_digits++;
+            } else {
+                int_part = int_part * 10 + (ch - '0');
+            }
+        } else if (!decimal && ch == '.') {
+            /* At most 12 integer digits before the decimal point (step 7.3.1). */
+            AW_ENSURE(len <= 12, AW_E_SF_SYNTAX);
+            aw_cursor_next(c);
+            len++;
+            decimal = true;
+        } else {
+            break;
+        }
+        /* Steps 7.5 and 7.6 bound the digit strings, which also keeps the sums in range. */
+        AW_ENSURE(decimal || len <= 15, AW_E_SF_SYNTAX);
+        AW_ENSURE(!decimal || len <= 16, AW_E_SF_SYNTAX);
+    }
+    if (!decimal) {
+        out->type = AW_SF_INTEGER;
+        out->integer = negative ? -int_part : int_part;
+        return AW_OK;
+    }
+    /* Step 9: a trailing "." or more than three fractional digits fail. */
+    AW_ENSURE(frac_digits >= 1 && frac_digits <= 3, AW_E_SF_SYNTAX);
+    for (size_t i = frac_digits; i < 3; i++) {
+        frac_part *= 10;
+    }
+    int64_t thousandths = int_part * 1000 + frac_part;
+    out->type = AW_SF_DECIMAL;
+    out->integer = negative ? -thousandths : thousandths;
+    return AW_OK;
+}
+
+/* Section 4.2.5: Parsing a String. A first pass over a copy of the cursor runs the RFC's
+ * checks and counts the unescaped length, so the arena gets exactly that many bytes. */
+static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
+{
+    AW_ENSURE(aw_cursor_eat(c, '"'), AW_E_SF_SYNTAX);
+    aw_cursor scan = *c;
+    size_t n = 0;
+    for (;;) {
+        int ch = aw_cursor_next(&scan);
+        AW_ENSURE(ch >= 0, AW_E_SF_SYNTAX); /* step 4: no closing DQUOTE */
+        if (ch == '\\') {
+            ch = aw_cursor_next(&scan);
+            AW_ENSURE(ch == '"' || ch == '\\', AW_E_SF_SYNTAX);
+        } else if (ch == '"') {
+            break;
+        } else {
+            /* Step 3.4: only visible ASCII and SP. */
+            AW_ENSURE(ch >= 0x20 && ch <= 0x7e, AW_E_SF_SYNTAX);
+        }
+        n++;
+    }
+    if (n == 0) {
+        aw_cursor_next(c); /* the closing DQUOTE */
+        *out = (aw_span){sf_empty, 0};
+        return AW_OK;
+    }
+    uint8_t *buf = aw_arena_alloc(a, n, 1);
+    AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
+    for (size_t i = 0; i < n; i++) {
+        int ch = aw_cursor_next(c);
+        if (ch == '\\') {
+            ch = aw_cursor_next(c);
+        }
+        buf[i] = (uint8_t)ch;
+    }
+    AW_ENSURE(aw_cursor_eat(c, '"'), AW_E_INTERNAL);
+    *out = (aw_span){buf, n};
+    return AW_OK;
+}
+
+/* Section 4.2.6: Parsing a Token. The token borrows from the input. */
+static aw_result sf_parse_token(aw_cursor *c, aw_span *out)
+{
+    aw_cursor mark = *c;
+    AW_ENSURE(sf_is_token_start(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
+    aw_cursor_next(c);
+    while (sf_is_token_char(aw_cursor_peek(c))) {
+        aw_cursor_next(c);
+    }
+    *out = sf_consumed_since(&mark, c);
+    return AW_OK;
+}
+
+/* Section 4.2.7: Parsing a Byte Sequence. As the RFC advises, missing "=" padding and
+ * non-zero pad bits are accepted; "=" anywhere but at the end still fails in the decoder. */
+static aw_result sf_parse_bytes(aw_cursor *c, aw_arena *a, aw_span *out)
+{
+    AW_ENSURE(aw_cursor_eat(c, ':'), AW_E_SF_SYNTAX);
+    aw_cursor mark = *c;
+    for (;;) {
+        int ch = aw_cursor_peek(c);
+        AW_ENSURE(ch >= 0, AW_E_SF_SYNTAX); /* step 2: no closing ":" */
+        if (ch == ':') {
+            break;
+        }
+        AW_ENSURE(sf_is_b64_char(ch), AW_E_SF_SYNTAX); /* step 6 */
+        aw_cursor_next(c);
+    }
+    aw_span b64 = sf_consumed_since(&mark, c);
+    aw_cursor_next(c); /* the closing ":" */
+    if (b64.len == 0) {
+        *out = (aw_span){sf_empty, 0};
+        return AW_OK;
+    }
+    size_t cap = b64.len / 4 * 3 + 3;
+    uint8_t *buf = aw_arena_alloc(a, cap, 1);
+    AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
+    size_t n = 0;
+    aw_result r = aw_base64_decode(b64, AW_BASE64_ALLOW_NO_PADDING | AW_BASE64_ALLOW_NONZERO_BITS,
+                                   buf, cap, &n);
+    if (r == AW_E_MALFORMED) {
+        return AW_E_SF_SYNTAX;
+    }
+    AW_GUARD(r);
+    *out = (aw_span){buf, n};
+    return AW_OK;
+}
+
+/* Section 4.2.8: Parsing a Boolean. */
+static aw_result sf_parse_boolean(aw_cursor *c, aw_sf_value *out)
+{
+    AW_ENSURE(aw_cursor_eat(c, '?'), AW_E_SF_SYNTAX);
+    out->type = AW_SF_BOOLEAN;
+    if (aw_cursor_eat(c, '1')) {
+        out->integer = 1;
+        return AW_OK;
+    }
+    AW_ENSURE(aw_cursor_eat(c, '0'), AW_E_SF_SYNTAX);
+    out->integer = 0;
+    return AW_OK;
+}
+
+/* Section 4.2.3.1: Parsing a Bare Item, dispatched on the first character. */
+static aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
+{
+    *out = (aw_sf_value){0};
+    int ch = aw_cursor_peek(c);
+    if (ch == '-' || sf_is_digit(ch)) {
+        return sf_parse_number(c, out);
+    }
+    if (ch == '"') {
+        out->type = AW_SF_STRING;
+        return sf_parse_string(c, a, &out->str);
+    }
+    if (ch == ':') {
+        out->type = AW_SF_BYTES;
+        return sf_parse_bytes(c, a, &out->str);
+    }
+    if (ch == '?') {
+        return sf_parse_boolean(c, out);
+    }
+    if (sf_is_token_start(ch)) {
+        out->type = AW_SF_TOKEN;
+        return sf_parse_token(c, &out->str);
+    }
+    return AW_E_SF_SYNTAX;
+}
+
+/* Section 4.2.3.2: Parsing Parameters. */
+static aw_result sf_parse_params(aw_cursor *c, aw_arena *a, const aw_sf_param **params,
+                                 size_t *n_params)
+{
+    sf_vec v = {NULL, 0, 0};
+    while (aw_cursor_eat(c, ';')) {
+        aw_sf_param p;
+        sf_skip_sp(c);
+        AW_GUARD(sf_parse_key(c, &p.key));
+        p.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
+        if (aw_cursor_eat(c, '=')) {
+            AW_GUARD(sf_parse_bare_item(c, a, &p.value));
+        }
+        AW_GUARD(sf_vec_push(a, &v, &p, sizeof(p), _Alignof(aw_sf_param)));
+    }
+    AW_GUARD(sf_dedup(a, &v, sizeof(aw_sf_param), false));
+    *params = (const aw_sf_param *)(const void *)v.data;
+    *n_params = v.n;
+    return AW_OK;
+}
+
+/* Section 4.2.3: Parsing an Item. */
+static aw_result sf_parse_item(aw_cursor *c, aw_arena *a, aw_sf_item *out)
+{
+    AW_GUARD(sf_parse_bare_item(c, a, &out->value));
+    return sf_parse_params(c, a, &out->params, &out->n_params);
+}
+
+/* Section 4.2.1.2: Parsing an Inner List. */
+static aw_result sf_parse_inner_list(aw_cursor *c, aw_arena *a, aw_sf_member *out)
+{
+    AW_ENSURE(aw_cursor_eat(c, '('), AW_E_SF_SYNTAX);
+    sf_vec v = {NULL, 0, 0};
+    for (;;) {
+        sf_skip_sp(c);
+        AW_ENSURE(!aw_cursor_eof(c), AW_E_SF_SYNTAX); /* step 3: no closing ")" */
+        if (aw_cursor_eat(c, ')')) {
+            break;
+        }
+        aw_sf_item item;
+        AW_GUARD(sf_parse_item(c, a, &item));
+        AW_GUARD(sf_vec_push(a, &v, &item, sizeof(item), _Alignof(aw_sf_item)));
+        /* Step 2.5: items are separated by SP, or the list ends. */
+        int ch = aw_cursor_peek(c);
+        AW_ENSURE(ch == ' ' || ch == ')', AW_E_SF_SYNTAX);
+    }
+    out->item.value = (aw_sf_value){.type = AW_SF_INNER_LIST};
+    out->inner = (const aw_sf_item *)(const void *)v.data;
+    out->n_inner = v.n;
+    return sf_parse_params(c, a, &out->item.params, &out->item.n_params);
+}
+
+/* Section 4.2.1.1: Parsing an Item or Inner List. */
+static aw_result sf_parse_member(aw_cursor *c, aw_arena *a, aw_sf_member *out)
+{
+    if (aw_cursor_peek(c) == '(') {
+        return sf_parse_inner_list(c, a, out);
+    }
+    return sf_parse_item(c, a, &out->item);
+}
+
+/* After a list or dictionary member (Section 4.2.1 steps 1.2-1.6, Section 4.2.2 steps
+ * 1.4-1.8): sets *done at the end of input, otherwise consumes the "," separator and fails
+ * on a trailing comma. */
+static aw_result sf_member_separator(aw_cursor *c, bool *done)
+{
+    sf_skip_ows(c);
+    if (aw_cursor_eof(c)) {
+        *done = true;
+        return AW_OK;
+    }
+    AW_ENSURE(aw_cursor_eat(c, ','), AW_E_SF_SYNTAX);
+    sf_skip_ows(c);
+    AW_ENSURE(!aw_cursor_eof(c), AW_E_SF_SYNTAX);
+    *done = false;
+    return AW_OK;
+}
+
+/* Section 4.2.1: Parsing a List. */
+static aw_result sf_parse_list_members(aw_cursor *c, aw_arena *a, sf_vec *v)
+{
+    bool done = aw_cursor_eof(c);
+    while (!done) {
+        aw_sf_member m = {0};
+        AW_GUARD(sf_parse_member(c, a, &m));
+        AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
+        AW_GUARD(sf_member_separator(c, &done));
+    }
+    return AW_OK;
+}
+
+/* Section 4.2.2: Parsing a Dictionary. */
+static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a, sf_vec *v)
+{
+    bool done = aw_cursor_eof(c);
+    while (!done) {
+        aw_sf_member m = {0};
+        AW_GUARD(sf_parse_key(c, &m.key));
+        if (aw_cursor_eat(c, '=')) {
+            AW_GUARD(sf_parse_member(c, a, &m));
+        } else {
+            /* Step 3.3: a key without "=" is Boolean true, with parameters. */
+            m.item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
+            AW_GUARD(sf_parse_params(c, a, &m.item.params, &m.item.n_params));
+        }
+        AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
+        AW_GUARD(sf_member_separator(c, &done));
+    }
+    return sf_dedup(a, v, sizeof(aw_sf_member), (flags & AW_SF_REJECT_DUPLICATE_KEYS) != 0);
+}
+
+/* Section 4.2 steps 1-2: the input must be ASCII; leading SP is discarded. */
+static aw_result sf_begin(aw_span input, aw_cursor *c)
+{
+    aw_cursor_init(c, input);
+    aw_cursor scan = *c;
+    for (int ch = aw_cursor_next(&scan); ch >= 0; ch = aw_cursor_next(&scan)) {
+        AW_ENSURE(ch < 0x80, AW_E_SF_SYNTAX);
+    }
+    sf_skip_sp(c);
+    return AW_OK;
+}
+
+/* Section 4.2 steps 6-7: trailing SP is discarded; anything else left over fails. */
+static aw_result sf_end(aw_cursor *c)
+{
+    sf_skip_sp(c);
+    AW_ENSURE(aw_cursor_eof(c), AW_E_SF_SYNTAX);
+    return AW_OK;
+}
+
+aw_result aw_sf_parse_item(aw_span input, aw_arena *arena, aw_sf_item *out)
+{
+    aw_cursor c;
+    *out = (aw_sf_item){.value = {0}};
+    AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
+    AW_GUARD(sf_begin(input, &c));
+    AW_GUARD(sf_parse_item(&c, arena, out));
+    return sf_end(&c);
+}
+
+aw_result aw_sf_parse_list(aw_span input, aw_arena *arena, const aw_sf_member **members,
+                           size_t *n_members)
+{
+    aw_cursor c;
+    sf_vec v = {NULL, 0, 0};
+    *members = NULL;
+    *n_members = 0;
+    AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
+    AW_GUARD(sf_begin(input, &c));
+    AW_GUARD(sf_parse_list_members(&c, arena, &v));
+    AW_GUARD(sf_end(&c));
+    *members = (const aw_sf_member *)(const void *)v.data;
+    *n_members = v.n;
+    return AW_OK;
+}
+
+aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
+                           const aw_sf_member **members, size_t *n_members)
+{
+    aw_cursor c;
+    sf_vec v = {NULL, 0, 0};
+    *members = NULL;
+    *n_members = 0;
+    AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
+    AW_GUARD(sf_begin(input, &c));
+    AW_GUARD(sf_parse_dict_members(&c, flags, arena, &v));
+    AW_GUARD(sf_end(&c));
+    *members = (const aw_sf_member *)(const void *)v.data;
+    *n_members = v.n;
+    return AW_OK;
+}
+
+/* ---- serialisation (RFC 8941 Section 4.1) ---- */
+
+/* Section 4.1.1.3: Serializing a Key. */
+static aw_result sf_serialize_key(aw_span key, aw_writer *w)
+{
+    aw_cursor c;
+    aw_cursor_init(&c, key);
+    AW_ENSURE(sf_is_key_start(aw_cursor_next(&c)), AW_E_SF_SYNTAX);
+    while (!aw_cursor_eof(&c)) {
+        AW_ENSURE(sf_is_key_char(aw_cursor_next(&c)), AW_E_SF_SYNTAX);
+    }
+    aw_writer_span(w, key);
+    return AW_OK;
+}
+
+/* Section 4.1.4: Serializing an Integer. */
+static aw_result sf_serialize_integer(int64_t v, aw_writer *w)
+{
+    AW_ENSURE(v >= -SF_MAX_INTEGER && v <= SF_MAX_INTEGER, AW_E_SF_SYNTAX);
+    aw_writer_i64(w, v);
+    return AW_OK;
+}
+
+/* Section 4.1.5: Serializing a Decimal. The value is already rounded to thousandths; the
+ * fraction is written with its trailing zeros removed but at least one digit. */
+static aw_result sf_serialize_decimal(int64_t thousandths, aw_writer *w)
+{
+    AW_ENSURE(thousandths >= -SF_MAX_DECIMAL && thousandths <= SF_MAX_DECIMAL, AW_E_SF_SYNTAX);
+    int64_t magnitude = thousandths < 0 ? -thousandths : thousandths;
+    if (thousandths < 0) {
+        aw_writer_byte(w, '-');
+    }
+    aw_writer_i64(w, magnitude / 1000);
+    aw_writer_byte(w, '.');
+    int64_t frac = magnitude % 1000;
+    aw_writer_byte(w, (uint8_t)('0' + frac / 100));
+    if (frac % 100 != 0) {
+        aw_writer_byte(w, (uint8_t)('0' + frac / 10 % 10));
+        if (frac % 10 != 0) {
+            aw_writer_byte(w, (uint8_t)('0' + frac % 10));
+        }
+    }
+    return AW_OK;
+}
+
+/* Section 4.1.6: Serializing a String. */
+static aw_result sf_serialize_string(aw_span s, aw_writer *w)
+{
+    aw_cursor c;
+    aw_cursor_init(&c, s);
+    while (!aw_cursor_eof(&c)) {
+        int ch = aw_cursor_next(&c);
+        AW_ENSURE(ch >= 0x20 && ch <= 0x7e, AW_E_SF_SYNTAX);
+    }
+    aw_cursor_init(&c, s);
+    aw_writer_byte(w, '"');
+    while (!aw_cursor_eof(&c)) {
+        int ch = aw_cursor_next(&c);
+        if (ch == '"' || ch == '\\') {
+            aw_writer_byte(w, '\\');
+        }
+        aw_writer_byte(w, (uint8_t)ch);
+    }
+    aw_writer_byte(w, '"');
+    return AW_OK;
+}
+
+/* Section 4.1.7: Serializing a Token. */
+static aw_result sf_serialize_token(aw_span s, aw_writer *w)
+{
+    aw_cursor c;
+    aw_cursor_init(&c, s);
+    AW_ENSURE(sf_is_token_start(aw_cursor_next(&c)), AW_E_SF_SYNTAX);
+    while (!aw_cursor_eof(&c)) {
+        AW_ENSURE(sf_is_token_char(aw_cursor_next(&c)), AW_E_SF_SYNTAX);
+    }
+    aw_writer_span(w, s);
+    return AW_OK;
+}
+
+aw_result aw_sf_serialize_value(const aw_sf_value *v, aw_writer *w)
+{
+    switch (v->type) {
+    case AW_SF_INTEGER:
+        AW_GUARD(sf_serialize_integer(v->integer, w));
+        break;
+    case AW_SF_DECIMAL:
+        AW_GUARD(sf_serialize_decimal(v->integer, w));
+        break;
+    case AW_SF_STRING:
+        AW_GUARD(sf_serialize_string(v->str, w));
+        break;
+    case AW_SF_TOKEN:
+        AW_GUARD(sf_serialize_token(v->str, w));
+        break;
+    case AW_SF_BYTES:
+        /* Section 4.1.8: base64 with padding between colons. */
+        aw_writer_byte(w, ':');
+        aw_writer_base64(w, v->str.ptr, v->str.len);
+        aw_writer_byte(w, ':');
+        break;
+    case AW_SF_BOOLEAN:
+        /* Section 4.1.9. */
+        AW_ENSURE(v->integer == 0 || v->integer == 1, AW_E_SF_SYNTAX);
+        aw_writer_cstr(w, v->integer == 1 ? "?1" : "?0");
+        break;
+    case AW_SF_INNER_LIST:
+        /* An inner list is not a bare item; only aw_sf_serialize_member writes one. */
+        return AW_E_SF_SYNTAX;
+    default:
+        return AW_E_SF_SYNTAX;
+    }
+    return aw_writer_result(w);
+}
+
+/* Section 4.1.1.2: Serializing Parameters. Boolean true is written as the bare key. */
+aw_result aw_sf_serialize_params(const aw_sf_param *params, size_t n, aw_writer *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        aw_writer_byte(w, ';');
+        AW_GUARD(sf_serialize_key(params[i].key, w));
+        const aw_sf_value *v = &params[i].value;
+        if (v->type == AW_SF_BOOLEAN && v->integer == 1) {
+            continue;
+        }
+        aw_writer_byte(w, '=');
+        AW_GUARD(aw_sf_serialize_value(v, w));
+    }
+    return aw_writer_result(w);
+}
+
+/* Section 4.1.3: Serializing an Item. */
+aw_result aw_sf_serialize_item(const aw_sf_item *item, aw_writer *w)
+{
+    AW_GUARD(aw_sf_serialize_value(&item->value, w));
+    return aw_sf_serialize_params(item->params, item->n_params, w);
+}
+
+/* Section 4.1.1.1: Serializing an Inner List, or Section 4.1.3 for a plain item. */
+aw_result aw_sf_serialize_member(const aw_sf_member *m, aw_writer *w)
+{
+    if (m->item.value.type != AW_SF_INNER_LIST) {
+        return aw_sf_serialize_item(&m->item, w);
+    }
+    aw_writer_byte(w, '(');
+    for (size_t i = 0; i < m->n_inner; i++) {
+        if (i > 0) {
+            aw_writer_byte(w, ' ');
+        }
+        /* aw_sf_serialize_item refuses a nested inner list, as the grammar does. */
+        AW_GUARD(aw_sf_serialize_item(&m->inner[i], w));
+    }
+    aw_writer_byte(w, ')');
+    return aw_sf_serialize_params(m->item.params, m->item.n_params, w);
+}
+
+/* Section 4.1.1: Serializing a List. An empty list writes nothing: the RFC says the field
+ * is then not sent at all, which is the caller's decision. */
+aw_result aw_sf_serialize_list(const aw_sf_member *members, size_t n, aw_writer *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            aw_writer_cstr(w, ", ");
+        }
+        AW_GUARD(aw_sf_serialize_member(&members[i], w));
+    }
+    return aw_writer_result(w);
+}
+
+/* Section 4.1.2: Serializing a Dictionary. A member whose value is Boolean true (and not an
+ * inner list) is written as its key and parameters only. */
+aw_result aw_sf_serialize_dict(const aw_sf_member *members, size_t n, aw_writer *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        const aw_sf_member *m = &members[i];
+        if (i > 0) {
+            aw_writer_cstr(w, ", ");
+        }
+        AW_GUARD(sf_serialize_key(m->key, w));
+        if (m->item.value.type == AW_SF_BOOLEAN && m->item.value.integer == 1) {
+            AW_GUARD(aw_sf_serialize_params(m->item.params, m->item.n_params, w));
+        } else {
+            aw_writer_byte(w, '=');
+            AW_GUARD(aw_sf_serialize_member(m, w));
+        }
+    }
+    return aw_writer_result(w);
+}
+
+const aw_sf_param *aw_sf_param_find(const aw_sf_param *params, size_t n, const char *key)
+{
+    if (key == NULL) {
+        return NULL;
+    }
+    aw_span k = aw_span_cstr(key);
+    for (size_t i = 0; i < n; i++) {
+        if (aw_span_eq(params[i].key, k)) {
+            return &params[i];
+        }
+    }
+    return NULL;
+}
+
+const aw_sf_member *aw_sf_dict_find(const aw_sf_member *members, size_t n, aw_span key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (aw_span_eq(members[i].key, key)) {
+            return &members[i];
+        }
+    }
+    return NULL;
+}
