@@ -1218,6 +1218,63 @@ static void test_find_and_signature_input(void)
           sha->item.value.str.ptr[0] == 0x5f);
 }
 
+/* The parser's character-class table against the ABNF written out independently here:
+ * every byte as a token start, a token character, a key start and a key character. */
+static bool abnf_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool abnf_tchar(int c)
+{
+    return abnf_alpha(c) || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static void test_character_classes(void)
+{
+    for (int b = 0; b < 256; b++) {
+        uint8_t out[64];
+        aw_writer w;
+        uint8_t two[2] = {'a', (uint8_t)b};
+        uint8_t one[1] = {(uint8_t)b};
+        bool lc = b >= 'a' && b <= 'z';
+        bool digit = b >= '0' && b <= '9';
+
+        aw_sf_value token = {AW_SF_TOKEN, 0, {one, 1}};
+        aw_writer_init(&w, out, sizeof(out));
+        CHECK_MSG((aw_sf_serialize_value(&token, &w) == AW_OK) == (abnf_alpha(b) || b == '*'),
+                  "token start 0x%02x", b);
+        token.str = (aw_span){two, 2};
+        aw_writer_init(&w, out, sizeof(out));
+        CHECK_MSG((aw_sf_serialize_value(&token, &w) == AW_OK) ==
+                      (abnf_tchar(b) || b == ':' || b == '/'),
+                  "token char 0x%02x", b);
+
+        aw_sf_param key = {{one, 1}, {AW_SF_INTEGER, 1, {NULL, 0}}};
+        aw_writer_init(&w, out, sizeof(out));
+        CHECK_MSG((aw_sf_serialize_params(&key, 1, &w) == AW_OK) == (lc || b == '*'),
+                  "key start 0x%02x", b);
+        key.key = (aw_span){two, 2};
+        aw_writer_init(&w, out, sizeof(out));
+        CHECK_MSG((aw_sf_serialize_params(&key, 1, &w) == AW_OK) ==
+                      (lc || digit || (b != 0 && strchr("_-.*", b) != NULL)),
+                  "key char 0x%02x", b);
+
+        /* Byte sequences: "AAA" plus b, padded, parse only for the base64 alphabet. */
+        char text[16];
+        snprintf(text, sizeof(text), ":AAA%c:", b == 0 ? 1 : b);
+        aw_arena arena;
+        aw_arena_init(&arena, g_arena_buf, ARENA_SIZE);
+        aw_sf_item item;
+        bool b64 = abnf_alpha(b) || digit || b == '+' || b == '/';
+        if (b != 0 && b != '=' && b != ':') {
+            CHECK_MSG((aw_sf_parse_item(aw_span_cstr(text), &arena, &item) == AW_OK) == b64,
+                      "base64 char 0x%02x", b);
+        }
+    }
+}
+
 int main(void)
 {
     g_arena_buf = malloc(ARENA_SIZE);
@@ -1226,6 +1283,7 @@ int main(void)
         return 1;
     }
     test_vectors();
+    test_character_classes();
     test_huge_inputs();
     test_every_arena_size();
     test_integer_limits();

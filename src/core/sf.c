@@ -28,77 +28,90 @@
 /* An empty string or byte sequence still gets a non-NULL pointer. */
 static const uint8_t sf_empty[1];
 
-/* ---- character classes (RFC 8941 Section 3 ABNF, RFC 5234 core rules) ---- */
+/* ---- character classes (RFC 8941 Section 3 ABNF, RFC 5234 core rules) ----
+ * One table lookup per byte: parsing and serialising signature fields is on the verify hot
+ * path, where a chain of comparisons per byte costs more than the HMAC. */
+
+enum {
+    SF_DIGIT = 1 << 0,
+    SF_LCALPHA = 1 << 1,
+    SF_ALPHA = 1 << 2,
+    SF_TOKEN_START = 1 << 3, /* ALPHA / "*" */
+    SF_TOKEN_CHAR = 1 << 4,  /* tchar / ":" / "/" (Section 3.3.4) */
+    SF_KEY_START = 1 << 5,   /* lcalpha / "*" */
+    SF_KEY_CHAR = 1 << 6,    /* lcalpha / DIGIT / "_" / "-" / "." / "*" (Section 3.1.2) */
+    SF_B64 = 1 << 7,         /* the base64 alphabet plus "=" (Section 4.2.7 step 6) */
+};
+
+/* Generated from the definitions above (tests/test_sf.c checks every entry against them). */
+static const uint8_t sf_class[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x00 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x10 */
+    0x00, 0x10, 0x00, 0x10, 0x10, 0x10, 0x10, 0x10,
+    0x00, 0x00, 0x78, 0x90, 0x00, 0x50, 0x50, 0x90, /* 0x20 */
+    0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1,
+    0xd1, 0xd1, 0x10, 0x00, 0x00, 0x80, 0x00, 0x00, /* 0x30 */
+    0x00, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c,
+    0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, /* 0x40 */
+    0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c,
+    0x9c, 0x9c, 0x9c, 0x00, 0x00, 0x00, 0x10, 0x50, /* 0x50 */
+    0x10, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe,
+    0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, /* 0x60 */
+    0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe,
+    0xfe, 0xfe, 0xfe, 0x00, 0x10, 0x00, 0x10, 0x00, /* 0x70 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x80 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x90 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xa0 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xb0 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xc0 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xd0 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xe0 */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xf0 */
+};
+
+static bool sf_is(int c, unsigned cls)
+{
+    return c >= 0 && (sf_class[c] & cls) != 0;
+}
 
 static bool sf_is_digit(int c)
 {
     return c >= '0' && c <= '9';
 }
 
-static bool sf_is_lcalpha(int c)
-{
-    return c >= 'a' && c <= 'z';
-}
-
-static bool sf_is_alpha(int c)
-{
-    return sf_is_lcalpha(c) || (c >= 'A' && c <= 'Z');
-}
-
-/* tchar from RFC 9110 Section 5.6.2. */
-static bool sf_is_tchar(int c)
-{
-    if (sf_is_alpha(c) || sf_is_digit(c)) {
-        return true;
-    }
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* sf-token = ( ALPHA / "*" ) *( tchar / ":" / "/" ) (Section 3.3.4). */
 static bool sf_is_token_start(int c)
 {
-    return sf_is_alpha(c) || c == '*';
+    return sf_is(c, SF_TOKEN_START);
 }
 
 static bool sf_is_token_char(int c)
 {
-    return sf_is_tchar(c) || c == ':' || c == '/';
+    return sf_is(c, SF_TOKEN_CHAR);
 }
 
-/* key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" ) (Section 3.1.2). */
 static bool sf_is_key_start(int c)
 {
-    return sf_is_lcalpha(c) || c == '*';
+    return sf_is(c, SF_KEY_START);
 }
 
 static bool sf_is_key_char(int c)
 {
-    return sf_is_lcalpha(c) || sf_is_digit(c) || c == '_' || c == '-' || c == '.' || c == '*';
+    return sf_is(c, SF_KEY_CHAR);
 }
 
-/* The base64 alphabet plus "=" (Section 4.2.7 step 6). */
 static bool sf_is_b64_char(int c)
 {
-    return sf_is_alpha(c) || sf_is_digit(c) || c == '+' || c == '/' || c == '=';
+    return sf_is(c, SF_B64);
 }
 
 /* ---- cursor helpers ---- */
@@ -370,18 +383,21 @@ static aw_result sf_parse_number(aw_cursor *c, aw_sf_value *out)
 }
 
 /* Section 4.2.5: Parsing a String. A first pass over a copy of the cursor runs the RFC's
- * checks and counts the unescaped length, so the arena gets exactly that many bytes. */
+ * checks and counts the unescaped length. A string without escapes (the usual case) borrows
+ * from the input; one with escapes is unescaped into exactly that many arena bytes. */
 static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
 {
     AW_ENSURE(aw_cursor_eat(c, '"'), AW_E_SF_SYNTAX);
     aw_cursor scan = *c;
     size_t n = 0;
+    bool escaped = false;
     for (;;) {
         int ch = aw_cursor_next(&scan);
         AW_ENSURE(ch >= 0, AW_E_SF_SYNTAX); /* step 4: no closing DQUOTE */
         if (ch == '\\') {
             ch = aw_cursor_next(&scan);
             AW_ENSURE(ch == '"' || ch == '\\', AW_E_SF_SYNTAX);
+            escaped = true;
         } else if (ch == '"') {
             break;
         } else {
@@ -393,6 +409,11 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
     if (n == 0) {
         aw_cursor_next(c); /* the closing DQUOTE */
         *out = (aw_span){sf_empty, 0};
+        return AW_OK;
+    }
+    if (!escaped) {
+        *out = (aw_span){aw_cursor_rest(c).ptr, n};
+        *c = scan;
         return AW_OK;
     }
     uint8_t *buf = aw_arena_alloc(a, n, 1);
@@ -715,23 +736,26 @@ static aw_result sf_serialize_decimal(int64_t thousandths, aw_writer *w)
     return AW_OK;
 }
 
-/* Section 4.1.6: Serializing a String. */
+/* Section 4.1.6: Serializing a String. One pass checks the characters and counts escapes;
+ * without escapes the string is copied in one go. */
 static aw_result sf_serialize_string(aw_span s, aw_writer *w)
 {
-    aw_cursor c;
-    aw_cursor_init(&c, s);
-    while (!aw_cursor_eof(&c)) {
-        int ch = aw_cursor_next(&c);
+    size_t escapes = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t ch = s.ptr[i];
         AW_ENSURE(ch >= 0x20 && ch <= 0x7e, AW_E_SF_SYNTAX);
+        escapes += (ch == '"' || ch == '\\') ? 1 : 0;
     }
-    aw_cursor_init(&c, s);
     aw_writer_byte(w, '"');
-    while (!aw_cursor_eof(&c)) {
-        int ch = aw_cursor_next(&c);
-        if (ch == '"' || ch == '\\') {
-            aw_writer_byte(w, '\\');
+    if (escapes == 0) {
+        aw_writer_span(w, s);
+    } else {
+        for (size_t i = 0; i < s.len; i++) {
+            if (s.ptr[i] == '"' || s.ptr[i] == '\\') {
+                aw_writer_byte(w, '\\');
+            }
+            aw_writer_byte(w, s.ptr[i]);
         }
-        aw_writer_byte(w, (uint8_t)ch);
     }
     aw_writer_byte(w, '"');
     return AW_OK;
