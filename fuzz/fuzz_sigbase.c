@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 aw_result r = aw_sigbase_build(&msg, req, &members[i], &arena, &w);
                 /* A base that was built must be ASCII (RFC 9421 Section 2.5). */
                 for (size_t k = 0; r == AW_OK && k < w.len; k++) {
-                    if (w.buf[k] >= 0x7f || (w.buf[k] < 0x20 && w.buf[k] != '\n' &&
-                                             w.buf[k] != '\t')) {
+                    if (w.buf[k] >= 0x7f ||
+                        (w.buf[k] < 0x20 && w.buf[k] != '\n' && w.buf[k] != '\t')) {
                         abort();
                     }
                 }
