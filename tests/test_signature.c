@@ -570,6 +570,22 @@ static void test_authwire_request(aw_key *key, const char *keyid, keyring *ring)
     free(s);
 }
 
+static void test_noncanonical_signature_input(keyring *ring)
+{
+    /* A signer that signed the canonical parameters but sent them with extra spaces (legal
+     * RFC 8941) still verifies: the verifier falls back to the canonical form. */
+    char *s = sign_text(typical_request, NULL, &ring->keys[0], "alice", NOW, NONCE);
+    char *spaced =
+        replace(s, "aw=(\"@method\" \"@authority\"", "aw=(  \"@method\"   \"@authority\"");
+    CHECK_OK(verify_request(spaced, ring, NOW));
+    /* ...and a forged signature over such text still fails, via both bases. */
+    char *forged = replace(spaced, "Signature: aw=:", "Signature: aw=:AAAA");
+    CHECK(verify_request(forged, ring, NOW) != AW_OK);
+    free(forged);
+    free(spaced);
+    free(s);
+}
+
 static void test_algorithm_confusion(keyring *ring)
 {
     /* A request claiming alg=ed25519 for an HMAC key, or the reverse, is refused before
@@ -859,6 +875,7 @@ int main(void)
     test_authwire_request(&ring.keys[0], "alice", &ring);
     test_authwire_request(&ring.keys[1], "bob", &ring);
     test_algorithm_confusion(&ring);
+    test_noncanonical_signature_input(&ring);
     test_response_binding(&ring);
     test_rfc_response_message(&ring);
     test_bad_input(&ring);

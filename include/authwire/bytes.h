@@ -26,8 +26,27 @@ aw_span aw_span_cstr(const char *s);
 
 /* Byte-wise equality, and ASCII case-insensitive equality. Not constant time: never use
  * these on secrets (use aw_ct_equal from authwire/crypto.h). */
-bool aw_span_eq(aw_span a, aw_span b);
-bool aw_span_eq_nocase(aw_span a, aw_span b);
+static inline bool aw_span_eq(aw_span a, aw_span b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static inline bool aw_span_eq_nocase(aw_span a, aw_span b)
+{
+    if (a.len != b.len) {
+        return false;
+    }
+    for (size_t i = 0; i < a.len; i++) {
+        uint8_t x = a.ptr[i];
+        uint8_t y = b.ptr[i];
+        x = (x >= 'A' && x <= 'Z') ? (uint8_t)(x + 32) : x;
+        y = (y >= 'A' && y <= 'Z') ? (uint8_t)(y + 32) : y;
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
 
 /* A writer into a caller buffer. Overflow is sticky: later writes are dropped and
  * aw_writer_result() reports AW_E_BUFFER_TOO_SMALL, so callers check once at the end. */

@@ -52,6 +52,7 @@ typedef struct aw_sf_member {
     aw_sf_item item;
     const aw_sf_item *inner;
     size_t n_inner;
+    aw_span raw; /* parsed members: the value with its parameters as received (no key) */
 } aw_sf_member;
 
 /* Dictionary parse flag: fail with AW_E_SF_SYNTAX on a repeated dictionary key instead of

@@ -29,6 +29,21 @@ aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
                            const aw_sf_member *params, aw_arena *arena,
                            aw_writer *out) AW_MUST_CHECK;
 
+/* Shortcuts a verifier may take; both leave the result unchanged or fail closed. */
+typedef struct aw_sigbase_opts {
+    /* The canonical serialisation of each of params->inner[i], computed already. */
+    const aw_span *identifiers;
+    /* Write params->raw (the Signature-Input member as received) as the @signature-params
+     * value instead of re-serialising it. Equal to the canonical form for every conforming
+     * signer; a verifier that gets a mismatch retries with the canonical form. */
+    bool params_as_received;
+} aw_sigbase_opts;
+
+/* aw_sigbase_build with shortcuts; opts may be NULL. */
+aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request,
+                                const aw_sf_member *params, const aw_sigbase_opts *opts,
+                                aw_arena *arena, aw_writer *out) AW_MUST_CHECK;
+
 /* The @authority value of a request: the authority lower-cased, without the default port
  * of its scheme (RFC 9421 Section 2.2.3). Written to out. */
 aw_result aw_sigbase_authority(const aw_message *req, aw_writer *out) AW_MUST_CHECK;

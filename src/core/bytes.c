@@ -11,29 +11,6 @@ aw_span aw_span_cstr(const char *s)
     return (aw_span){(const uint8_t *)s, strlen(s)};
 }
 
-bool aw_span_eq(aw_span a, aw_span b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
-static uint8_t ascii_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
-bool aw_span_eq_nocase(aw_span a, aw_span b)
-{
-    if (a.len != b.len) {
-        return false;
-    }
-    for (size_t i = 0; i < a.len; i++) {
-        if (ascii_lower(a.ptr[i]) != ascii_lower(b.ptr[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void aw_writer_i64(aw_writer *w, int64_t v)
 {
     char digits[24];

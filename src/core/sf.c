@@ -602,7 +602,9 @@ static aw_result sf_parse_list_members(aw_cursor *c, aw_arena *a, sf_vec *v)
     bool done = aw_cursor_eof(c);
     while (!done) {
         aw_sf_member m = {0};
+        aw_cursor mark = *c;
         AW_GUARD(sf_parse_member(c, a, &m));
+        m.raw = sf_consumed_since(&mark, c);
         AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
         AW_GUARD(sf_member_separator(c, &done));
     }
@@ -617,7 +619,9 @@ static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a
         aw_sf_member m = {0};
         AW_GUARD(sf_parse_key(c, &m.key));
         if (aw_cursor_eat(c, '=')) {
+            aw_cursor mark = *c;
             AW_GUARD(sf_parse_member(c, a, &m));
+            m.raw = sf_consumed_since(&mark, c);
         } else {
             /* Step 3.3: a key without "=" is Boolean true, with parameters. */
             m.item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};

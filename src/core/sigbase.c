@@ -224,10 +224,6 @@ static aw_result write_derived(const aw_message *src, const component *c, aw_wri
     }
     /* Every other derived component describes a request. */
     AW_ENSURE(!src->is_response, AW_E_COMPONENT_UNKNOWN);
-    aw_span path;
-    aw_span query;
-    bool has_query;
-    AW_GUARD(aw_message_target_parts(src, &path, &query, &has_query));
     if (aw_span_eq(n, AW_SPAN_LIT("@method"))) {
         return write_ascii_value(out, src->method);
     }
@@ -256,6 +252,10 @@ static aw_result write_derived(const aw_message *src, const component *c, aw_wri
     if (aw_span_eq(n, AW_SPAN_LIT("@request-target"))) {
         return write_ascii_value(out, src->target);
     }
+    aw_span path;
+    aw_span query;
+    bool has_query;
+    AW_GUARD(aw_message_target_parts(src, &path, &query, &has_query));
     if (aw_span_eq(n, AW_SPAN_LIT("@path"))) {
         /* An empty path is "/" (Section 2.2.6). */
         return write_ascii_value(out, path.len > 0 ? path : AW_SPAN_LIT("/"));
@@ -331,10 +331,17 @@ static aw_result write_field(const aw_message *src, const component *c, aw_arena
 aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
                            const aw_sf_member *params, aw_arena *arena, aw_writer *out)
 {
+    return aw_sigbase_build_opts(msg, request, params, NULL, arena, out);
+}
+
+aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request,
+                                const aw_sf_member *params, const aw_sigbase_opts *opts,
+                                aw_arena *arena, aw_writer *out)
+{
     AW_ENSURE(params->item.value.type == AW_SF_INNER_LIST, AW_E_SIG_BAD_PARAMS);
     AW_ENSURE(params->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
     uint8_t ident_buf[AW_SIGBASE_MAX_COMPONENTS][256];
-    size_t ident_len[AW_SIGBASE_MAX_COMPONENTS];
+    aw_span idents[AW_SIGBASE_MAX_COMPONENTS];
 
     for (size_t i = 0; i < params->n_inner; i++) {
         const aw_sf_item *item = &params->inner[i];
@@ -343,14 +350,16 @@ aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
 
         /* The identifier as it appears in the base: the serialised string with its
          * parameters. Two equal identifiers are a duplicate (Section 2.5). */
-        aw_writer ident;
-        aw_writer_init(&ident, ident_buf[i], sizeof(ident_buf[i]));
-        AW_GUARD(aw_sf_serialize_item(item, &ident));
-        ident_len[i] = ident.len;
+        if (opts != NULL && opts->identifiers != NULL) {
+            idents[i] = opts->identifiers[i];
+        } else {
+            aw_writer ident;
+            aw_writer_init(&ident, ident_buf[i], sizeof(ident_buf[i]));
+            AW_GUARD(aw_sf_serialize_item(item, &ident));
+            idents[i] = aw_writer_span_of(&ident);
+        }
         for (size_t k = 0; k < i; k++) {
-            AW_ENSURE(
-                !(ident_len[k] == ident.len && memcmp(ident_buf[k], ident_buf[i], ident.len) == 0),
-                AW_E_COMPONENT_DUPLICATE);
+            AW_ENSURE(!aw_span_eq(idents[k], idents[i]), AW_E_COMPONENT_DUPLICATE);
         }
         AW_ENSURE(!aw_span_eq(c.name, AW_SPAN_LIT("@signature-params")), AW_E_COMPONENT_UNKNOWN);
 
@@ -362,10 +371,10 @@ aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
             src = request;
         }
         if (c.has_qname) {
-            AW_GUARD(write_query_params(src, aw_writer_span_of(&ident), c.qname, out));
+            AW_GUARD(write_query_params(src, idents[i], c.qname, out));
             continue;
         }
-        aw_writer_span(out, aw_writer_span_of(&ident));
+        aw_writer_span(out, idents[i]);
         aw_writer_cstr(out, ": ");
         if (c.name.ptr[0] == '@') {
             AW_GUARD(write_derived(src, &c, out));
@@ -375,6 +384,10 @@ aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
         aw_writer_byte(out, '\n');
     }
     aw_writer_cstr(out, "\"@signature-params\": ");
-    AW_GUARD(aw_sf_serialize_member(params, out));
+    if (opts != NULL && opts->params_as_received && params->raw.len > 0) {
+        AW_GUARD(write_ascii_value(out, params->raw));
+    } else {
+        AW_GUARD(aw_sf_serialize_member(params, out));
+    }
     return aw_writer_result(out);
 }

@@ -333,6 +333,21 @@ static aw_result check_policy(const aw_message *msg, const aw_policy *policy, in
     return AW_OK;
 }
 
+static aw_result check_signature(const aw_key *key, aw_span base, aw_span sig)
+{
+    switch (key->alg) {
+    case AW_ALG_HMAC_SHA256:
+        AW_ENSURE(key->hmac != NULL, AW_E_INVALID_ARG);
+        return aw_hmac_sha256_verify(key->hmac, base.ptr, base.len, sig.ptr, sig.len);
+    case AW_ALG_ED25519:
+        AW_ENSURE(key->ed25519 != NULL, AW_E_INVALID_ARG);
+        return aw_ed25519_verify(key->ed25519, base.ptr, base.len, sig.ptr, sig.len);
+    case AW_ALG_NONE:
+    default:
+        return AW_E_INVALID_ARG;
+    }
+}
+
 aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_policy *policy,
                     int64_t now, aw_key_lookup_fn lookup, void *lookup_ctx, aw_arena *scratch,
                     aw_verified *out)
@@ -373,25 +388,29 @@ aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_p
         AW_ENSURE(aw_alg_from_name(alg_param) == key->alg, AW_E_ALG_MISMATCH);
     }
 
+    /* Build the base with the parameters as received; every conforming signer sends them
+     * canonically, so this is the base it signed. Only if that fails and the received text
+     * is not canonical is the canonical base tried too (RFC 9421 Section 2.3). */
+    aw_sigbase_opts opts = {set.ident, true};
     aw_writer bw;
     AW_GUARD(alloc_base_writer(scratch, &bw));
-    AW_GUARD(aw_sigbase_build(msg, request, m, scratch, &bw));
+    AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
     out->base = aw_writer_span_of(&bw);
-
-    aw_span sig_bytes = sig->item.value.str;
-    switch (key->alg) {
-    case AW_ALG_HMAC_SHA256:
-        AW_ENSURE(key->hmac != NULL, AW_E_INVALID_ARG);
-        AW_GUARD(aw_hmac_sha256_verify(key->hmac, bw.buf, bw.len, sig_bytes.ptr, sig_bytes.len));
-        break;
-    case AW_ALG_ED25519:
-        AW_ENSURE(key->ed25519 != NULL, AW_E_INVALID_ARG);
-        AW_GUARD(aw_ed25519_verify(key->ed25519, bw.buf, bw.len, sig_bytes.ptr, sig_bytes.len));
-        break;
-    case AW_ALG_NONE:
-    default:
-        return AW_E_INVALID_ARG;
+    aw_result r = check_signature(key, out->base, sig->item.value.str);
+    if (r == AW_E_SIGNATURE_INVALID) {
+        uint8_t canon_buf[2048];
+        aw_writer canon;
+        aw_writer_init(&canon, canon_buf, sizeof(canon_buf));
+        if (aw_sf_serialize_member(m, &canon) == AW_OK &&
+            !aw_span_eq(aw_writer_span_of(&canon), m->raw)) {
+            opts.params_as_received = false;
+            AW_GUARD(alloc_base_writer(scratch, &bw));
+            AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
+            out->base = aw_writer_span_of(&bw);
+            r = check_signature(key, out->base, sig->item.value.str);
+        }
     }
+    AW_GUARD(r);
 
     /* The signature covers the Content-Digest field; this binds the body to it. */
     if (policy->check_content_digest || covers(&set, AW_SPAN_LIT("\"content-digest\""))) {
