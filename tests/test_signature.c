@@ -855,6 +855,142 @@ static void test_content_digest(void)
     }
 }
 
+/* Findings of the security review, each pinned by a test. */
+static void test_review_findings(keyring *ring)
+{
+    char *s = sign_text(typical_request, NULL, &ring->keys[0], "alice", NOW, NONCE);
+
+    /* A hidden first copy of a parameter (other parsers read the first, we the last). */
+    expect_replaced(s, ring, ";keyid=\"alice\"", ";keyid=\"mallory\";keyid=\"alice\"",
+                    AW_E_SIG_BAD_PARAMS);
+    expect_replaced(s, ring, ";created=", ";created=1;created=", AW_E_SIG_BAD_PARAMS);
+    expect_replaced(s, ring, "\"@method\"", "\"@method\";req;req", AW_E_SIG_BAD_PARAMS);
+
+    /* Plain RFC 9421 mode: a Content-Digest covered with a parameter still binds the body. */
+    parsed p;
+    CHECK_OK(parse_text(&p, typical_request, strlen(typical_request)));
+    uint8_t dbuf[128];
+    aw_writer dw;
+    aw_writer_init(&dw, dbuf, sizeof(dbuf));
+    CHECK_OK(aw_content_digest(p.msg.body, AW_DIGEST_SHA256, &dw));
+    p.headers[p.msg.n_headers++] = (aw_header){AW_SPAN_LIT("Content-Digest"), {dw.buf, dw.len}};
+    static const char *variants[] = {"\"@method\" \"content-digest\";sf",
+                                     "\"@method\" \"content-digest\";bs",
+                                     "\"@method\" \"content-digest\";key=\"sha-256\""};
+    for (size_t i = 0; i < 3; i++) {
+        aw_sign_params sp = {.label = "sig1", .components = variants[i]};
+        uint8_t in_buf[512];
+        uint8_t sig_buf[128];
+        aw_writer in_w;
+        aw_writer sig_w;
+        aw_writer_init(&in_w, in_buf, sizeof(in_buf));
+        aw_writer_init(&sig_w, sig_buf, sizeof(sig_buf));
+        aw_arena arena;
+        aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+        CHECK_OK(aw_sign(&p.msg, NULL, &ring->keys[0], &sp, &arena, &in_w, &sig_w, NULL));
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "Content-Digest: %.*s\nSignature-Input: %.*s\n"
+                 "Signature: %.*s\n",
+                 (int)dw.len, (char *)dbuf, (int)in_w.len, (char *)in_buf, (int)sig_w.len,
+                 (char *)sig_buf);
+        size_t len;
+        char *signed_text = with_headers(typical_request, strlen(typical_request), extra, &len);
+        aw_policy rfc;
+        aw_policy_rfc9421(&rfc);
+        keyring one = {{ring->keys[0]}, {""}, 1};
+        CHECK_OK(verify_text(signed_text, len, NULL, &rfc, &one, NOW));
+        char *tampered = replace(signed_text, "\"amount\": 10}", "\"amount\": 99}");
+        CHECK_RESULT(verify_text(tampered, strlen(tampered), NULL, &rfc, &one, NOW),
+                     AW_E_DIGEST_MISMATCH);
+        free(tampered);
+        free(signed_text);
+    }
+    parsed_free(&p);
+
+    /* Time arithmetic stays exact: clock and windows out of bounds are refused. */
+    aw_policy pol;
+    aw_policy_authwire_request(&pol);
+    CHECK_RESULT(verify_text(s, strlen(s), NULL, &pol, ring, INT64_MAX - 100), AW_E_INVALID_ARG);
+    CHECK_RESULT(verify_text(s, strlen(s), NULL, &pol, ring, -1), AW_E_INVALID_ARG);
+    pol.max_age = -1;
+    CHECK_RESULT(verify_text(s, strlen(s), NULL, &pol, ring, NOW), AW_E_INVALID_ARG);
+    pol.max_age = 0; /* a required nonce needs a bounded age */
+    CHECK_RESULT(verify_text(s, strlen(s), NULL, &pol, ring, NOW), AW_E_INVALID_ARG);
+    aw_policy_authwire_request(&pol);
+    pol.skew = INT64_MAX;
+    CHECK_RESULT(verify_text(s, strlen(s), NULL, &pol, ring, NOW), AW_E_INVALID_ARG);
+
+    /* What a peer sends never becomes a 500: a component name of 100 escaped quotes, and
+     * thousands of parameters, are refused as peer errors. */
+    char quotes[512] = "\"";
+    for (int i = 0; i < 100; i++) {
+        strcat(quotes, "\\\"");
+    }
+    strcat(quotes, "\"");
+    char *q = replace(s, "\"@method\" ", quotes);
+    aw_result rq = verify_request(q, ring, NOW);
+    CHECK_MSG(aw_result_class_of(rq) == AW_CLASS_PEER, "escaped name: %s", aw_result_name(rq));
+    free(q);
+    size_t many_len = 30000 * 2 + 64;
+    char *many = malloc(many_len);
+    size_t at = (size_t)sprintf(many, ";tag=\"authwire/1\"");
+    for (int i = 0; i < 30000; i++) {
+        many[at++] = ';';
+        many[at++] = 'a';
+    }
+    many[at] = 0;
+    char *m = replace(s, ";tag=\"authwire/1\"", many);
+    aw_result rm = verify_request(m, ring, NOW);
+    CHECK_MSG(aw_result_class_of(rm) == AW_CLASS_PEER && aw_result_peer_status(rm) != 500,
+              "30000 params: %s", aw_result_name(rm));
+    free(m);
+    free(many);
+
+    /* Content-Digest with a repeated algorithm is refused rather than last-wins. */
+    static const char dup_digest[] =
+        "POST / HTTP/1.1\nHost: a\nContent-Digest: sha-256=:AAAA:, sha-256=:"
+        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:\n\n";
+    parsed dp;
+    CHECK_OK(parse_text(&dp, dup_digest, strlen(dup_digest)));
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    CHECK(aw_content_digest_check(&dp.msg, &arena) != AW_OK);
+    parsed_free(&dp);
+
+    /* Absolute-form must agree with Host; asterisk-form is OPTIONS only; only http(s). */
+    static const char *bad_targets[] = {
+        "POST https://bank.example/x HTTP/1.1\nHost: evil.example\n\n",
+        "POST https://bank.example/x HTTP/1.1\n\n",
+        "POST ?junk://bank.example/x HTTP/1.1\nHost: bank.example\n\n",
+        "POST ftp://bank.example/x HTTP/1.1\nHost: bank.example\n\n",
+        "DELETE * HTTP/1.1\nHost: bank.example\n\n",
+    };
+    for (size_t i = 0; i < sizeof(bad_targets) / sizeof(bad_targets[0]); i++) {
+        parsed bp;
+        CHECK_MSG(parse_text(&bp, bad_targets[i], strlen(bad_targets[i])) == AW_E_MALFORMED,
+                  "target %zu accepted", i);
+        parsed_free(&bp);
+    }
+    static const char good_abs[] = "POST HTTPS://Bank.Example/x HTTP/1.1\nHost: bank.example\n\n";
+    static const char options[] = "OPTIONS * HTTP/1.1\nHost: bank.example\n\n";
+    parsed gp;
+    CHECK_OK(parse_text(&gp, good_abs, strlen(good_abs)));
+    parsed_free(&gp);
+    CHECK_OK(parse_text(&gp, options, strlen(options)));
+    parsed_free(&gp);
+
+    /* A scheme that is not a scheme never reaches the base. */
+    CHECK_OK(parse_text(&gp, typical_request, strlen(typical_request)));
+    gp.msg.scheme = AW_SPAN_LIT("https\n\"@method\": X");
+    char base[1024];
+    CHECK_RESULT(base_of(&gp.msg, NULL, "(\"@scheme\")", base, sizeof(base)), AW_E_FIELD_INVALID);
+    CHECK_RESULT(base_of(&gp.msg, NULL, "(\"@target-uri\")", base, sizeof(base)),
+                 AW_E_FIELD_INVALID);
+    parsed_free(&gp);
+    free(s);
+}
+
 int main(void)
 {
     CHECK_OK(aw_crypto_init());
@@ -879,6 +1015,7 @@ int main(void)
     test_response_binding(&ring);
     test_rfc_response_message(&ring);
     test_bad_input(&ring);
+    test_review_findings(&ring);
 
     key_free(&ring.keys[0]);
     key_free(&ring.keys[1]);

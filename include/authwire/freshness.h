@@ -54,8 +54,9 @@ double aw_nonce_cache_bytes_per_nonce(size_t capacity);
 
 /* Initialises c over mem (at least aw_nonce_cache_bytes(capacity) bytes, 8-byte aligned;
  * the caller keeps it alive as long as c). A nonce first used at time t is remembered while
- * now <= t + lifetime (inclusive). For a skew s, lifetime must be at least 2*s, since a
- * request created at c is acceptable from c-s to c+s. salt is 16 random bytes.
+ * now <= t + lifetime (inclusive). For a skew s and a maximum age a, lifetime must be at
+ * least s + a, since a request created at c is acceptable from c-s to c+a (aw_verify; with
+ * authwire/1's defaults s = a = 30, so 60). salt is 16 random bytes.
  * AW_E_INVALID_ARG for capacity 0 or above 2^30, lifetime <= 0, mem NULL or not 8-byte
  * aligned; AW_E_BUFFER_TOO_SMALL when mem_len is too small. Not thread-safe: one cache is
  * used by one thread at a time. */

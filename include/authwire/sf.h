@@ -57,8 +57,12 @@ typedef struct aw_sf_member {
 
 /* Dictionary parse flag: fail with AW_E_SF_SYNTAX on a repeated dictionary key instead of
  * letting the last one win (RFC 8941 says last wins; Signature-Input must not have duplicate
- * labels). Repeated parameter keys always follow the RFC (last wins). */
+ * labels). Repeated parameter keys follow the RFC (last wins) unless the next flag is given. */
 #define AW_SF_REJECT_DUPLICATE_KEYS 1u
+/* Dictionary parse flag: fail with AW_E_SF_SYNTAX on a repeated parameter key anywhere in the
+ * dictionary (member, inner list or inner item parameters). A signature's parameters must
+ * not have a hidden first copy that another parser would read. */
+#define AW_SF_REJECT_DUPLICATE_PARAMS 2u
 
 /* Parse a whole field value as an item, list or dictionary (RFC 8941 Section 4.2). Leading
  * and trailing spaces are allowed as the RFC says; anything else left over fails.

@@ -83,7 +83,8 @@ typedef struct aw_policy {
     bool require_keyid;        /* keyid must be present */
     const char *tag;           /* tag must be present and equal this; NULL: not checked */
     size_t min_nonce_len;      /* shortest nonce accepted, in characters */
-    int64_t max_age;           /* seconds a signature stays valid after created; 0: no limit */
+    int64_t max_age;           /* seconds a signature stays valid after created; 0: no limit
+                                * (only without a required nonce) */
     int64_t skew;              /* tolerated clock difference in seconds */
     bool check_content_digest; /* Content-Digest must be present, covered and match */
 } aw_policy;
@@ -119,10 +120,17 @@ typedef struct aw_verified {
     aw_span base;               /* the signature base rebuilt (set once it was built) */
 } aw_verified;
 
+/* Bounds on the clock and windows aw_verify accepts (AW_E_INVALID_ARG beyond them). */
+#define AW_TIME_MAX   999999999999999LL /* the largest RFC 8941 integer */
+#define AW_WINDOW_MAX 31536000LL        /* one year, for skew and max_age */
+
 /* Verifies the signature policy->label of msg at time now (seconds since the epoch). For a
  * response, request is the request it answers. scratch must hold the parsed fields and the
- * signature base (16 KiB is ample for typical messages). out is filled as far as
- * verification got, even on failure, for diagnostics. Returns AW_OK or the distinct reason. */
+ * signature base (64 KiB is ample for typical messages; the base alone takes 16 KiB). out
+ * is filled as far as verification got, even on failure, for diagnostics. Returns AW_OK or
+ * the distinct reason; AW_E_TOO_LARGE when the message does not fit in scratch;
+ * AW_E_INVALID_ARG for a policy out of bounds (negative skew or max_age, or a required
+ * nonce without max_age: a replay cache only remembers nonces for skew + max_age). */
 aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_policy *policy,
                     int64_t now, aw_key_lookup_fn lookup, void *lookup_ctx, aw_arena *scratch,
                     aw_verified *out) AW_MUST_CHECK;

@@ -29,6 +29,11 @@ uint8_t *cli_read_file(const char *cmd, const char *path, size_t *len)
         cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
+    /* Unbuffered, so no copy of a key file lingers in a stdio buffer; we read in large
+     * blocks anyway. */
+    if (!use_stdin) {
+        setvbuf(f, NULL, _IONBF, 0);
+    }
     size_t cap = 8192;
     size_t n = 0;
     uint8_t *buf = malloc(cap + 1);
@@ -42,16 +47,23 @@ uint8_t *cli_read_file(const char *cmd, const char *path, size_t *len)
             if (cap >= CLI_MAX_FILE) {
                 cli_error(cmd, "%s is larger than %u bytes", use_stdin ? "stdin" : path,
                           CLI_MAX_FILE);
+                aw_wipe(buf, cap + 1);
                 free(buf);
                 buf = NULL;
                 break;
             }
-            cap *= 2;
-            uint8_t *grown = realloc(buf, cap + 1);
-            if (grown == NULL) {
-                free(buf);
+            /* Grow by copy, wiping the old block: realloc would free it unwiped, and the
+             * file may hold a key. */
+            uint8_t *grown = malloc(2 * cap + 1);
+            if (grown != NULL) {
+                memcpy(grown, buf, n);
+            } else {
+                cli_error(cmd, "out of memory reading %s", use_stdin ? "stdin" : path);
             }
+            aw_wipe(buf, cap + 1);
+            free(buf);
             buf = grown;
+            cap *= 2;
         }
     }
     bool failed = buf == NULL || ferror(f);
@@ -61,6 +73,7 @@ uint8_t *cli_read_file(const char *cmd, const char *path, size_t *len)
     if (failed) {
         if (buf != NULL) {
             cli_error(cmd, "cannot read %s", use_stdin ? "stdin" : path);
+            aw_wipe(buf, n);
         }
         free(buf);
         return NULL;

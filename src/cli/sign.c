@@ -278,14 +278,19 @@ int cli_sign(int argc, char **argv)
         msg->msg.n_headers++;
     }
 
-    char components[1024];
+    char components[4096];
     const char *base_set = o.response ? AW_COMPONENTS_RESPONSE : AW_COMPONENTS_REQUEST;
+    int written;
     if (o.components != NULL) {
-        snprintf(components, sizeof(components), "%s", o.components);
+        written = snprintf(components, sizeof(components), "%s", o.components);
     } else if (aw_message_count_field(&msg->msg, AW_SPAN_LIT("content-type")) > 0) {
-        snprintf(components, sizeof(components), "%s \"content-type\"", base_set);
+        written = snprintf(components, sizeof(components), "%s \"content-type\"", base_set);
     } else {
-        snprintf(components, sizeof(components), "%s", base_set);
+        written = snprintf(components, sizeof(components), "%s", base_set);
+    }
+    if (written < 0 || (size_t)written >= sizeof(components)) {
+        cli_error("sign", "--components is longer than %zu bytes", sizeof(components) - 1);
+        goto out;
     }
 
     uint8_t nonce_raw[32];

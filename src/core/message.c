@@ -116,13 +116,16 @@ static aw_result parse_header_line(aw_span line, aw_header *h)
 
 static aw_result absolute_authority(aw_span target, aw_span *authority)
 {
-    size_t i = 0;
-    while (i + 2 < target.len &&
-           !(target.ptr[i] == ':' && target.ptr[i + 1] == '/' && target.ptr[i + 2] == '/')) {
-        i++;
+    /* Only http and https targets (RFC 9110 Section 4.2). */
+    size_t start;
+    if (target.len > 7 && aw_span_eq_nocase((aw_span){target.ptr, 7}, AW_SPAN_LIT("http://"))) {
+        start = 7;
+    } else if (target.len > 8 &&
+               aw_span_eq_nocase((aw_span){target.ptr, 8}, AW_SPAN_LIT("https://"))) {
+        start = 8;
+    } else {
+        return AW_E_MALFORMED;
     }
-    AW_ENSURE(i + 2 < target.len, AW_E_MALFORMED);
-    size_t start = i + 3;
     size_t end = start;
     while (end < target.len && target.ptr[end] != '/' && target.ptr[end] != '?') {
         end++;
@@ -184,10 +187,18 @@ aw_result aw_http_parse(aw_span raw, aw_header *headers, size_t max_headers, aw_
     out->body = aw_cursor_rest(&c);
     AW_ENSURE(!have_length || content_length == out->body.len, AW_E_MALFORMED);
 
-    if (!out->is_response && out->target.len > 0 && out->target.ptr[0] != '/' &&
-        !(out->target.len == 1 && out->target.ptr[0] == '*')) {
-        /* absolute-form: the target's authority wins over Host (RFC 9112 Section 3.2.2). */
-        AW_GUARD(absolute_authority(out->target, &out->authority));
+    bool asterisk = out->target.len == 1 && out->target.ptr[0] == '*';
+    if (!out->is_response && asterisk) {
+        /* asterisk-form is for OPTIONS only (RFC 9112 Section 3.2.4). */
+        AW_ENSURE(aw_span_eq(out->method, AW_SPAN_LIT("OPTIONS")), AW_E_MALFORMED);
+    }
+    if (!out->is_response && out->target.len > 0 && out->target.ptr[0] != '/' && !asterisk) {
+        /* absolute-form: RFC 9112 Section 3.2.2 lets the target's authority override Host.
+         * A verifier and whatever routes the request afterwards could then disagree on the
+         * authority, so both must be present and equal. */
+        aw_span target_authority;
+        AW_GUARD(absolute_authority(out->target, &target_authority));
+        AW_ENSURE(have_host && aw_span_eq_nocase(target_authority, out->authority), AW_E_MALFORMED);
     }
     if (!out->is_response) {
         aw_span path;

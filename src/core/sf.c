@@ -533,8 +533,8 @@ static aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
 }
 
 /* Section 4.2.3.2: Parsing Parameters. */
-static aw_result sf_parse_params(aw_cursor *c, aw_arena *a, const aw_sf_param **params,
-                                 size_t *n_params)
+static aw_result sf_parse_params(aw_cursor *c, unsigned flags, aw_arena *a,
+                                 const aw_sf_param **params, size_t *n_params)
 {
     sf_vec v = {NULL, 0, 0};
     while (aw_cursor_eat(c, ';')) {
@@ -547,21 +547,21 @@ static aw_result sf_parse_params(aw_cursor *c, aw_arena *a, const aw_sf_param **
         }
         AW_GUARD(sf_vec_push(a, &v, &p, sizeof(p), _Alignof(aw_sf_param)));
     }
-    AW_GUARD(sf_dedup(a, &v, sizeof(aw_sf_param), false));
+    AW_GUARD(sf_dedup(a, &v, sizeof(aw_sf_param), (flags & AW_SF_REJECT_DUPLICATE_PARAMS) != 0));
     *params = (const aw_sf_param *)(const void *)v.data;
     *n_params = v.n;
     return AW_OK;
 }
 
 /* Section 4.2.3: Parsing an Item. */
-static aw_result sf_parse_item(aw_cursor *c, aw_arena *a, aw_sf_item *out)
+static aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
 {
     AW_GUARD(sf_parse_bare_item(c, a, &out->value));
-    return sf_parse_params(c, a, &out->params, &out->n_params);
+    return sf_parse_params(c, flags, a, &out->params, &out->n_params);
 }
 
 /* Section 4.2.1.2: Parsing an Inner List. */
-static aw_result sf_parse_inner_list(aw_cursor *c, aw_arena *a, aw_sf_member *out)
+static aw_result sf_parse_inner_list(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_member *out)
 {
     AW_ENSURE(aw_cursor_eat(c, '('), AW_E_SF_SYNTAX);
     sf_vec v = {NULL, 0, 0};
@@ -572,7 +572,7 @@ static aw_result sf_parse_inner_list(aw_cursor *c, aw_arena *a, aw_sf_member *ou
             break;
         }
         aw_sf_item item;
-        AW_GUARD(sf_parse_item(c, a, &item));
+        AW_GUARD(sf_parse_item(c, flags, a, &item));
         AW_GUARD(sf_vec_push(a, &v, &item, sizeof(item), _Alignof(aw_sf_item)));
         /* Step 2.5: items are separated by SP, or the list ends. */
         int ch = aw_cursor_peek(c);
@@ -581,16 +581,16 @@ static aw_result sf_parse_inner_list(aw_cursor *c, aw_arena *a, aw_sf_member *ou
     out->item.value = (aw_sf_value){.type = AW_SF_INNER_LIST};
     out->inner = (const aw_sf_item *)(const void *)v.data;
     out->n_inner = v.n;
-    return sf_parse_params(c, a, &out->item.params, &out->item.n_params);
+    return sf_parse_params(c, flags, a, &out->item.params, &out->item.n_params);
 }
 
 /* Section 4.2.1.1: Parsing an Item or Inner List. */
-static aw_result sf_parse_member(aw_cursor *c, aw_arena *a, aw_sf_member *out)
+static aw_result sf_parse_member(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_member *out)
 {
     if (aw_cursor_peek(c) == '(') {
-        return sf_parse_inner_list(c, a, out);
+        return sf_parse_inner_list(c, flags, a, out);
     }
-    return sf_parse_item(c, a, &out->item);
+    return sf_parse_item(c, flags, a, &out->item);
 }
 
 /* After a list or dictionary member (Section 4.2.1 steps 1.2-1.6, Section 4.2.2 steps
@@ -617,7 +617,7 @@ static aw_result sf_parse_list_members(aw_cursor *c, aw_arena *a, sf_vec *v)
     while (!done) {
         aw_sf_member m = {0};
         aw_cursor mark = *c;
-        AW_GUARD(sf_parse_member(c, a, &m));
+        AW_GUARD(sf_parse_member(c, 0, a, &m));
         m.raw = sf_consumed_since(&mark, c);
         AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
         AW_GUARD(sf_member_separator(c, &done));
@@ -634,12 +634,12 @@ static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a
         AW_GUARD(sf_parse_key(c, &m.key));
         if (aw_cursor_eat(c, '=')) {
             aw_cursor mark = *c;
-            AW_GUARD(sf_parse_member(c, a, &m));
+            AW_GUARD(sf_parse_member(c, flags, a, &m));
             m.raw = sf_consumed_since(&mark, c);
         } else {
             /* Step 3.3: a key without "=" is Boolean true, with parameters. */
             m.item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
-            AW_GUARD(sf_parse_params(c, a, &m.item.params, &m.item.n_params));
+            AW_GUARD(sf_parse_params(c, flags, a, &m.item.params, &m.item.n_params));
         }
         AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
         AW_GUARD(sf_member_separator(c, &done));
@@ -675,7 +675,7 @@ aw_result aw_sf_parse_item(aw_span input, aw_arena *arena, aw_sf_item *out)
     *out = (aw_sf_item){.value = {0}};
     AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
     AW_GUARD(sf_begin(input, &c));
-    AW_GUARD(sf_parse_item(&c, arena, out));
+    AW_GUARD(sf_parse_item(&c, 0, arena, out));
     return sf_end(&c);
 }
 

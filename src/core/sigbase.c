@@ -217,6 +217,21 @@ static aw_result write_query_params(const aw_message *src, aw_span ident, aw_spa
     return AW_OK;
 }
 
+/* The scheme comes from the connection, not the peer; still, only RFC 3986 scheme
+ * characters reach the base, lower-cased. */
+static aw_result write_scheme(const aw_message *src, aw_writer *out)
+{
+    AW_ENSURE(src->scheme.len > 0, AW_E_COMPONENT_MISSING);
+    for (size_t i = 0; i < src->scheme.len; i++) {
+        uint8_t b = lower(src->scheme.ptr[i]);
+        bool ok = (b >= 'a' && b <= 'z') ||
+                  (i > 0 && ((b >= '0' && b <= '9') || b == '+' || b == '-' || b == '.'));
+        AW_ENSURE(ok, AW_E_FIELD_INVALID);
+        aw_writer_byte(out, b);
+    }
+    return AW_OK;
+}
+
 static aw_result write_derived(const aw_message *src, const component *c, aw_writer *out)
 {
     aw_span n = c->name;
@@ -234,20 +249,13 @@ static aw_result write_derived(const aw_message *src, const component *c, aw_wri
         return aw_sigbase_authority(src, out);
     }
     if (aw_span_eq(n, AW_SPAN_LIT("@scheme"))) {
-        AW_ENSURE(src->scheme.len > 0, AW_E_COMPONENT_MISSING);
-        for (size_t i = 0; i < src->scheme.len; i++) {
-            aw_writer_byte(out, lower(src->scheme.ptr[i]));
-        }
-        return AW_OK;
+        return write_scheme(src, out);
     }
     if (aw_span_eq(n, AW_SPAN_LIT("@target-uri"))) {
         if (src->target.len > 0 && src->target.ptr[0] != '/') {
             return write_ascii_value(out, src->target); /* already absolute-form */
         }
-        AW_ENSURE(src->scheme.len > 0, AW_E_COMPONENT_MISSING);
-        for (size_t i = 0; i < src->scheme.len; i++) {
-            aw_writer_byte(out, lower(src->scheme.ptr[i]));
-        }
+        AW_GUARD(write_scheme(src, out));
         aw_writer_cstr(out, "://");
         AW_GUARD(aw_sigbase_authority(src, out));
         return write_ascii_value(out, src->target);

@@ -179,9 +179,10 @@ aw_result aw_sign(const aw_message *msg, const aw_message *request, const aw_key
     return aw_writer_result(signature);
 }
 
-/* Parses a Signature-Input or Signature field; tells a repeated label apart from other
- * syntax errors, since a duplicate label could make two verifiers check different
- * signatures. */
+/* Parses a Signature-Input or Signature field strictly: no repeated label (two verifiers
+ * could check different signatures) and no repeated parameter (a hidden first copy of
+ * keyid, created or nonce would be read by other parsers). Each is told apart from other
+ * syntax errors for the logs. */
 static aw_result parse_sig_dict(const aw_message *msg, const char *name, aw_arena *scratch,
                                 const aw_sf_member **members, size_t *n)
 {
@@ -190,14 +191,20 @@ static aw_result parse_sig_dict(const aw_message *msg, const char *name, aw_aren
     AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_SIG_MISSING);
     AW_GUARD(r);
     size_t mark = scratch->used;
-    r = aw_sf_parse_dict(value, AW_SF_REJECT_DUPLICATE_KEYS, scratch, members, n);
-    if (r == AW_E_SF_SYNTAX) {
-        scratch->used = mark;
-        if (aw_sf_parse_dict(value, 0, scratch, members, n) == AW_OK) {
-            return AW_E_SIG_DUPLICATE_LABEL;
-        }
+    r = aw_sf_parse_dict(value, AW_SF_REJECT_DUPLICATE_KEYS | AW_SF_REJECT_DUPLICATE_PARAMS,
+                         scratch, members, n);
+    if (r != AW_E_SF_SYNTAX) {
+        return r;
     }
-    return r;
+    scratch->used = mark;
+    if (aw_sf_parse_dict(value, AW_SF_REJECT_DUPLICATE_PARAMS, scratch, members, n) == AW_OK) {
+        return AW_E_SIG_DUPLICATE_LABEL;
+    }
+    scratch->used = mark;
+    if (aw_sf_parse_dict(value, 0, scratch, members, n) == AW_OK) {
+        return AW_E_SIG_BAD_PARAMS;
+    }
+    return AW_E_SF_SYNTAX;
 }
 
 /* Reads the signature parameters RFC 9421 Section 2.3 defines; others are left alone (they
@@ -246,9 +253,11 @@ static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, c
     for (size_t i = 0; i < m->n_inner; i++) {
         const aw_sf_item *item = &m->inner[i];
         AW_ENSURE(item->value.type == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
-        size_t cap = item->value.str.len + 64;
+        /* Worst case: every string byte escaped, byte sequences base64 (4/3 + padding),
+         * integers 16 characters, plus quotes, ';', '=' and ':'. */
+        size_t cap = 2 * item->value.str.len + 2;
         for (size_t k = 0; k < item->n_params; k++) {
-            cap += item->params[k].key.len + item->params[k].value.str.len + 32;
+            cap += 1 + item->params[k].key.len + 1 + 2 * item->params[k].value.str.len + 24;
         }
         uint8_t *buf = aw_arena_alloc(scratch, cap, 1);
         AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
@@ -265,6 +274,19 @@ static bool covers(const covered_set *set, aw_span ident)
 {
     for (size_t i = 0; i < set->n; i++) {
         if (aw_span_eq(set->ident[i], ident)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether the signature covers this message's field name, with any parameters but ;req. */
+static bool covers_field(const aw_sf_member *m, aw_span name)
+{
+    for (size_t i = 0; i < m->n_inner; i++) {
+        const aw_sf_item *item = &m->inner[i];
+        if (item->value.type == AW_SF_STRING && aw_span_eq(item->value.str, name) &&
+            aw_sf_param_find(item->params, item->n_params, "req") == NULL) {
             return true;
         }
     }
@@ -319,8 +341,8 @@ static aw_result check_policy(const aw_message *msg, const aw_policy *policy, in
     if (policy->check_content_digest) {
         AW_ENSURE(covers(set, AW_SPAN_LIT("\"content-digest\"")), AW_E_COVERAGE_INSUFFICIENT);
     }
-    /* The created and expires values are RFC 8941 integers (at most 15 digits), so these
-     * differences cannot overflow for any sane now. */
+    /* created and expires are RFC 8941 integers (|v| < 10^15) and aw_verify bounds now,
+     * skew and max_age likewise, so none of these sums can overflow. */
     if (v->has_created && policy->require_created) {
         AW_ENSURE(v->created <= now + policy->skew, AW_E_CREATED_IN_FUTURE);
         if (policy->max_age > 0) {
@@ -348,11 +370,31 @@ static aw_result check_signature(const aw_key *key, aw_span base, aw_span sig)
     }
 }
 
+static aw_result verify_signature(const aw_message *msg, const aw_message *request,
+                                  const aw_policy *policy, int64_t now, aw_key_lookup_fn lookup,
+                                  void *lookup_ctx, aw_arena *scratch, aw_verified *out);
+
 aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_policy *policy,
                     int64_t now, aw_key_lookup_fn lookup, void *lookup_ctx, aw_arena *scratch,
                     aw_verified *out)
 {
     memset(out, 0, sizeof(*out));
+    /* Bounds that keep the time arithmetic exact (see check_policy). A required nonce is only
+     * remembered for a bounded time, so a signature must then expire (max_age > 0). */
+    AW_ENSURE(now >= 0 && now < AW_TIME_MAX, AW_E_INVALID_ARG);
+    AW_ENSURE(policy->skew >= 0 && policy->skew <= AW_WINDOW_MAX, AW_E_INVALID_ARG);
+    AW_ENSURE(policy->max_age >= 0 && policy->max_age <= AW_WINDOW_MAX, AW_E_INVALID_ARG);
+    AW_ENSURE(!policy->require_nonce || policy->max_age > 0, AW_E_INVALID_ARG);
+    aw_result r = verify_signature(msg, request, policy, now, lookup, lookup_ctx, scratch, out);
+    /* Running out of scratch while reading a peer's message means the message is too big
+     * for this verifier: a 4xx for the peer, not an internal error. */
+    return r == AW_E_BUFFER_TOO_SMALL ? AW_E_TOO_LARGE : r;
+}
+
+static aw_result verify_signature(const aw_message *msg, const aw_message *request,
+                                  const aw_policy *policy, int64_t now, aw_key_lookup_fn lookup,
+                                  void *lookup_ctx, aw_arena *scratch, aw_verified *out)
+{
     const aw_sf_member *inputs;
     size_t n_inputs;
     const aw_sf_member *sigs;
@@ -404,7 +446,7 @@ aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_p
         if (aw_sf_serialize_member(m, &canon) == AW_OK &&
             !aw_span_eq(aw_writer_span_of(&canon), m->raw)) {
             opts.params_as_received = false;
-            AW_GUARD(alloc_base_writer(scratch, &bw));
+            aw_writer_init(&bw, bw.buf, bw.cap);
             AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
             out->base = aw_writer_span_of(&bw);
             r = check_signature(key, out->base, sig->item.value.str);
@@ -412,8 +454,10 @@ aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_p
     }
     AW_GUARD(r);
 
-    /* The signature covers the Content-Digest field; this binds the body to it. */
-    if (policy->check_content_digest || covers(&set, AW_SPAN_LIT("\"content-digest\""))) {
+    /* The signature covers the Content-Digest field; this binds the body to it. Any
+     * coverage of the field (;sf, ;bs, ;key too) commits to a digest, so check the body
+     * whenever this message's Content-Digest is covered at all. */
+    if (policy->check_content_digest || covers_field(m, AW_SPAN_LIT("content-digest"))) {
         AW_GUARD(aw_content_digest_check(msg, scratch));
     }
     return AW_OK;
@@ -459,7 +503,8 @@ aw_result aw_content_digest_check(const aw_message *msg, aw_arena *scratch)
     }
     const aw_sf_member *members;
     size_t n;
-    AW_GUARD(aw_sf_parse_dict(value, 0, scratch, &members, &n));
+    /* A repeated algorithm would let one copy hide behind another. */
+    AW_GUARD(aw_sf_parse_dict(value, AW_SF_REJECT_DUPLICATE_KEYS, scratch, &members, &n));
     size_t checked = 0;
     for (size_t i = 0; i < n; i++) {
         const aw_sf_member *m = &members[i];
