@@ -58,6 +58,12 @@ typedef struct cli_message {
 int cli_load_message(const char *cmd, const char *path, const char *scheme, cli_message *out);
 void cli_message_free(cli_message *m);
 
+/* Loads the message in path and, when request_path is not NULL, the request it answers:
+ * then path must hold a response and request_path a request; otherwise path must hold a
+ * request. Returns 0, or prints why and returns -1. */
+int cli_load_exchange(const char *cmd, const char *path, const char *request_path,
+                      const char *scheme, cli_message *msg, cli_message *req);
+
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);
 

@@ -195,6 +195,31 @@ void cli_message_free(cli_message *m)
     m->raw = NULL;
 }
 
+int cli_load_exchange(const char *cmd, const char *path, const char *request_path,
+                      const char *scheme, cli_message *msg, cli_message *req)
+{
+    if (cli_load_message(cmd, path, scheme, msg) != 0) {
+        return -1;
+    }
+    bool response = request_path != NULL;
+    if (response != msg->msg.is_response) {
+        cli_error(cmd, response ? "--response given but the message is a request"
+                                : "the message is a response; give --response --request FILE");
+        return -1;
+    }
+    if (!response) {
+        return 0;
+    }
+    if (cli_load_message(cmd, request_path, scheme, req) != 0) {
+        return -1;
+    }
+    if (req->msg.is_response) {
+        cli_error(cmd, "%s is not a request", request_path);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_parse_i64(const char *s, int64_t *out)
 {
     if (s == NULL || *s == '\0') {

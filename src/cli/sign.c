@@ -240,22 +240,8 @@ int cli_sign(int argc, char **argv)
         cli_error("sign", "%s is a public key; signing needs the private key", o.key_path);
         goto out;
     }
-    if (cli_load_message("sign", o.file, o.scheme, msg) != 0) {
-        goto out;
-    }
-    if (o.response && !msg->msg.is_response) {
-        cli_error("sign", "--response given but the message is a request");
-        goto out;
-    }
-    if (!o.response && msg->msg.is_response) {
-        cli_error("sign", "the message is a response; give --response --request FILE");
-        goto out;
-    }
-    if (o.response &&
-        (cli_load_message("sign", o.request_path, o.scheme, req) != 0 || req->msg.is_response)) {
-        if (req->raw != NULL) {
-            cli_error("sign", "%s is not a request", o.request_path);
-        }
+    if (cli_load_exchange("sign", o.file, o.response ? o.request_path : NULL, o.scheme, msg, req) !=
+        0) {
         goto out;
     }
 

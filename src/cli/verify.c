@@ -252,20 +252,8 @@ int cli_verify(int argc, char **argv)
         goto out;
     }
     have_key = true;
-    if (cli_load_message("verify", o.file, o.scheme, msg) != 0) {
-        goto out;
-    }
-    if (o.response != msg->msg.is_response) {
-        cli_error("verify", o.response ? "--response given but the message is a request"
-                                       : "the message is a response; give --response "
-                                         "--request FILE");
-        goto out;
-    }
-    if (o.response &&
-        (cli_load_message("verify", o.request_path, o.scheme, req) != 0 || req->msg.is_response)) {
-        if (req->raw != NULL) {
-            cli_error("verify", "%s is not a request", o.request_path);
-        }
+    if (cli_load_exchange("verify", o.file, o.response ? o.request_path : NULL, o.scheme, msg,
+                          req) != 0) {
         goto out;
     }
 

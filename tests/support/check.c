@@ -1,5 +1,7 @@
 #include "check.h"
 
+#include "authwire/bytes.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,37 +75,14 @@ uint8_t *aw_test_read_file(const char *path, size_t *len)
     return buf;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 uint8_t *aw_test_hex(const char *hex, size_t *len)
 {
     size_t n = strlen(hex);
-    if (n % 2 != 0) {
-        fprintf(stderr, "FATAL: odd-length hex %s\n", hex);
+    uint8_t *out = malloc(n / 2 + 1);
+    if (out == NULL ||
+        aw_hex_decode((aw_span){(const uint8_t *)hex, n}, out, n / 2 + 1, len) != AW_OK) {
+        fprintf(stderr, "FATAL: bad hex %s\n", hex);
         exit(1);
     }
-    uint8_t *out = malloc(n / 2 + 1);
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_nibble(hex[2 * i]);
-        int lo = hex_nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            fprintf(stderr, "FATAL: bad hex %s\n", hex);
-            exit(1);
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    *len = n / 2;
     return out;
 }
