@@ -31,17 +31,19 @@ static inline bool aw_span_eq(aw_span a, aw_span b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* ASCII lower case; other bytes unchanged (HTTP names are ASCII, no locale applies). */
+static inline uint8_t aw_ascii_lower(uint8_t b)
+{
+    return (b >= 'A' && b <= 'Z') ? (uint8_t)(b + ('a' - 'A')) : b;
+}
+
 static inline bool aw_span_eq_nocase(aw_span a, aw_span b)
 {
     if (a.len != b.len) {
         return false;
     }
     for (size_t i = 0; i < a.len; i++) {
-        uint8_t x = a.ptr[i];
-        uint8_t y = b.ptr[i];
-        x = (x >= 'A' && x <= 'Z') ? (uint8_t)(x + 32) : x;
-        y = (y >= 'A' && y <= 'Z') ? (uint8_t)(y + 32) : y;
-        if (x != y) {
+        if (aw_ascii_lower(a.ptr[i]) != aw_ascii_lower(b.ptr[i])) {
             return false;
         }
     }

@@ -153,20 +153,6 @@ void cli_key_free(cli_key *k)
     memset(k, 0, sizeof(*k));
 }
 
-/* Offset of the blank line that ends the header section. */
-static size_t find_header_end(const uint8_t *raw, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (raw[i] == '\n' && raw[i + 1] == '\n') {
-            return i + 1;
-        }
-        if (raw[i] == '\n' && i + 2 < len && raw[i + 1] == '\r' && raw[i + 2] == '\n') {
-            return i + 1;
-        }
-    }
-    return len;
-}
-
 int cli_load_message(const char *cmd, const char *path, const char *scheme, cli_message *out)
 {
     memset(out, 0, sizeof(*out));
@@ -183,9 +169,12 @@ int cli_load_message(const char *cmd, const char *path, const char *scheme, cli_
         return -1;
     }
     out->msg.scheme = aw_span_cstr(scheme);
-    out->header_end = find_header_end(out->raw, out->raw_len);
     const uint8_t *nl = memchr(out->raw, '\n', out->raw_len);
     out->eol = (nl != NULL && nl > out->raw && nl[-1] == '\r') ? "\r\n" : "\n";
+    /* The body starts right after the blank line that ends the header section. */
+    size_t body_at = (size_t)(out->msg.body.ptr - out->raw);
+    size_t blank = (body_at >= 2 && out->raw[body_at - 2] == '\r') ? 2 : 1;
+    out->header_end = body_at - blank;
     return 0;
 }
 

@@ -113,11 +113,6 @@ static aw_result write_ascii_value(aw_writer *out, aw_span v)
     return AW_OK;
 }
 
-static uint8_t lower(uint8_t b)
-{
-    return (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b;
-}
-
 aw_result aw_sigbase_authority(const aw_message *req, aw_writer *out)
 {
     aw_span a = req->authority;
@@ -133,7 +128,7 @@ aw_result aw_sigbase_authority(const aw_message *req, aw_writer *out)
     for (size_t i = 0; i < a.len; i++) {
         uint8_t b = a.ptr[i];
         AW_ENSURE(b > 0x20 && b < 0x7f, AW_E_FIELD_INVALID);
-        aw_writer_byte(out, lower(b));
+        aw_writer_byte(out, aw_ascii_lower(b));
     }
     return AW_OK;
 }
@@ -143,7 +138,7 @@ static int hex_digit(uint8_t b)
     if (b >= '0' && b <= '9') {
         return b - '0';
     }
-    b = lower(b);
+    b = aw_ascii_lower(b);
     if (b >= 'a' && b <= 'f') {
         return b - 'a' + 10;
     }
@@ -223,7 +218,7 @@ static aw_result write_scheme(const aw_message *src, aw_writer *out)
 {
     AW_ENSURE(src->scheme.len > 0, AW_E_COMPONENT_MISSING);
     for (size_t i = 0; i < src->scheme.len; i++) {
-        uint8_t b = lower(src->scheme.ptr[i]);
+        uint8_t b = aw_ascii_lower(src->scheme.ptr[i]);
         bool ok = (b >= 'a' && b <= 'z') ||
                   (i > 0 && ((b >= '0' && b <= '9') || b == '+' || b == '-' || b == '.'));
         AW_ENSURE(ok, AW_E_FIELD_INVALID);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "authwire/freshness.h"
 #include "authwire/sigbase.h"
 
 /* Largest signature base we build; a typical authwire/1 request base is about 300 bytes. */
@@ -329,7 +330,9 @@ static aw_result check_policy(const aw_message *msg, const aw_policy *policy, in
         AW_ENSURE(aw_span_eq(v->tag, aw_span_cstr(policy->tag)), AW_E_TAG_MISMATCH);
     }
     if (policy->require_nonce) {
-        AW_ENSURE(v->nonce.len >= policy->min_nonce_len && v->nonce.len <= 256, AW_E_NONCE_INVALID);
+        /* Never longer than the replay cache takes, so a verified nonce can always be used. */
+        AW_ENSURE(v->nonce.len >= policy->min_nonce_len && v->nonce.len <= AW_NONCE_CACHE_NONCE_MAX,
+                  AW_E_NONCE_INVALID);
     }
     if (policy->required != NULL) {
         AW_GUARD(check_coverage(set, policy->required));
@@ -433,7 +436,7 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
     /* Build the base with the parameters as received; every conforming signer sends them
      * canonically, so this is the base it signed. Only if that fails and the received text
      * is not canonical is the canonical base tried too (RFC 9421 Section 2.3). */
-    aw_sigbase_opts opts = {set.ident, true};
+    const aw_sigbase_opts opts = {set.ident, true};
     aw_writer bw;
     AW_GUARD(alloc_base_writer(scratch, &bw));
     AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
@@ -443,11 +446,13 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
         uint8_t canon_buf[2048];
         aw_writer canon;
         aw_writer_init(&canon, canon_buf, sizeof(canon_buf));
-        if (aw_sf_serialize_member(m, &canon) == AW_OK &&
+        if (m->raw.len > 0 && aw_sf_serialize_member(m, &canon) == AW_OK &&
             !aw_span_eq(aw_writer_span_of(&canon), m->raw)) {
-            opts.params_as_received = false;
-            aw_writer_init(&bw, bw.buf, bw.cap);
-            AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
+            /* @signature-params is the last line and everything before it is the same:
+             * swap the received text for the canonical one instead of rebuilding. */
+            bw.len -= m->raw.len;
+            aw_writer_span(&bw, aw_writer_span_of(&canon));
+            AW_GUARD(aw_writer_result(&bw));
             out->base = aw_writer_span_of(&bw);
             r = check_signature(key, out->base, sig->item.value.str);
         }
