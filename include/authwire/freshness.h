@@ -22,6 +22,18 @@
 #include "authwire/crypto.h"
 #include "authwire/result.h"
 
+/* How a user proves freshness (docs/PROTOCOL.md, Freshness). */
+typedef enum aw_fresh_mode {
+    AW_FRESH_TIMESTAMP = 0, /* created within the skew + a nonce seen once */
+    AW_FRESH_SEQUENCE = 1,  /* Authwire-Seq strictly increasing, sliding window */
+    AW_FRESH_CHALLENGE = 2, /* a server challenge as nonce, used once */
+} aw_fresh_mode;
+
+/* "timestamp", "sequence", "challenge"; NULL for a value out of range. */
+const char *aw_fresh_mode_name(aw_fresh_mode mode);
+/* Parses a mode name; false when unknown. */
+bool aw_fresh_mode_from_name(aw_span name, aw_fresh_mode *out);
+
 /* ---- timestamp + nonce ------------------------------------------------------------- */
 
 typedef struct aw_nonce_slot aw_nonce_slot; /* private layout, see freshness.c */

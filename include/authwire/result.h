@@ -49,9 +49,17 @@ typedef enum aw_result {
     AW_E_SIGNATURE_INVALID,     /* the MAC or signature does not verify */
     AW_E_CHANNEL_BINDING,       /* Authwire-CB differs from our TLS exporter */
     AW_E_RESPONSE_UNBOUND,      /* a response does not answer the request we kept */
+    AW_E_UNAUTHENTICATED,       /* the uniform outcome a peer sees for any failure above */
+    AW_E_FORBIDDEN,             /* authenticated, but not allowed to do this */
+    AW_E_NOT_ROUTED,            /* no such resource (404) */
+    AW_E_METHOD,                /* method not allowed on this resource (405) */
+    AW_E_CONFLICT,              /* the request contradicts the resource's state (409) */
+    AW_E_TIMEOUT,               /* the peer was too slow sending its message */
 
     /* Resource: the server refuses work to stay safe (fail closed) (200..299). */
-    AW_E_BUSY = 200, /* replay state full: refuse rather than forget live nonces */
+    AW_E_BUSY = 200,   /* replay state full: refuse rather than forget live nonces */
+    AW_E_RATE_LIMITED, /* too many requests from one source */
+    AW_E_UNAVAILABLE,  /* an upstream or backend the request needs is down (502) */
 
     /* Caller: API misuse (300..399). */
     AW_E_INVALID_ARG = 300, /* an argument is out of range or inconsistent */
@@ -65,7 +73,10 @@ typedef enum aw_result {
     AW_E_IO = 500,
 
     /* Storage backend (600..699). */
-    AW_E_STORE = 600,
+    AW_E_STORE = 600, /* the backend failed */
+    AW_E_NOT_FOUND,   /* no such record */
+    AW_E_EXISTS,      /* the record or file already exists */
+    AW_E_CORRUPT,     /* stored data fails its integrity check or does not unseal */
 
     /* Crypto backend (700..799). */
     AW_E_CRYPTO = 700, /* the backend failed (see its error queue) */
@@ -93,8 +104,10 @@ const char *aw_result_name(aw_result r);
 const char *aw_result_reason(aw_result r);
 
 /* The HTTP status a server answers with: 401 for every verification failure (one uniform
- * outcome, so a peer cannot probe which check failed), 400 for malformed messages, 413 for
- * size limits, 503 for AW_E_BUSY, 500 for everything else. 200 for AW_OK. */
+ * outcome, so a peer cannot probe which check failed), 400 for malformed messages, 403
+ * forbidden, 404 not routed, 405 method, 408 timeout, 409 conflict, 413 for size limits,
+ * 429 rate limited, 502 unavailable, 503 for AW_E_BUSY, 500 for everything else. 200 for
+ * AW_OK. */
 int aw_result_peer_status(aw_result r);
 
 /* Guard macros (s2n style): the happy path reads straight down. */

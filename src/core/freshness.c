@@ -470,3 +470,24 @@ out:
     aw_wipe(mac, sizeof(mac));
     return r;
 }
+
+/* ---- modes ---------------------------------------------------------------------------- */
+
+static const char *const fresh_mode_names[] = {"timestamp", "sequence", "challenge"};
+
+const char *aw_fresh_mode_name(aw_fresh_mode mode)
+{
+    size_t i = (size_t)mode;
+    return i < sizeof(fresh_mode_names) / sizeof(fresh_mode_names[0]) ? fresh_mode_names[i] : NULL;
+}
+
+bool aw_fresh_mode_from_name(aw_span name, aw_fresh_mode *out)
+{
+    for (size_t i = 0; i < sizeof(fresh_mode_names) / sizeof(fresh_mode_names[0]); i++) {
+        if (aw_span_eq(name, aw_span_cstr(fresh_mode_names[i]))) {
+            *out = (aw_fresh_mode)i;
+            return true;
+        }
+    }
+    return false;
+}

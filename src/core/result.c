@@ -47,13 +47,24 @@ static const result_info result_table[] = {
      "channel binding differs: TLS interception suspected"},
     {AW_E_RESPONSE_UNBOUND, "response_unbound",
      "response is not bound to the request that was sent"},
+    {AW_E_UNAUTHENTICATED, "unauthenticated", "request could not be authenticated"},
+    {AW_E_FORBIDDEN, "forbidden", "not allowed"},
+    {AW_E_NOT_ROUTED, "not_found", "no such resource"},
+    {AW_E_METHOD, "method_not_allowed", "method not allowed on this resource"},
+    {AW_E_CONFLICT, "conflict", "request conflicts with the current state"},
+    {AW_E_TIMEOUT, "timeout", "the message was not received in time"},
     {AW_E_BUSY, "busy", "replay state is full; request refused"},
+    {AW_E_RATE_LIMITED, "rate_limited", "too many requests"},
+    {AW_E_UNAVAILABLE, "unavailable", "upstream unavailable"},
     {AW_E_INVALID_ARG, "invalid_argument", "invalid argument"},
     {AW_E_BUFFER_TOO_SMALL, "buffer_too_small", "output buffer too small"},
     {AW_E_UNSUPPORTED, "unsupported", "operation or algorithm not supported"},
     {AW_E_INTERNAL, "internal", "internal error"},
     {AW_E_IO, "io", "input/output error"},
     {AW_E_STORE, "store", "storage error"},
+    {AW_E_NOT_FOUND, "not_found_record", "no such record"},
+    {AW_E_EXISTS, "exists", "already exists"},
+    {AW_E_CORRUPT, "corrupt", "stored data is corrupt or does not unseal"},
     {AW_E_CRYPTO, "crypto", "crypto backend error"},
     {AW_E_KEY_INVALID, "key_invalid", "key material is invalid"},
 };
@@ -112,8 +123,22 @@ int aw_result_peer_status(aw_result r)
     case AW_E_MALFORMED:
     case AW_E_FIELD_INVALID:
         return 400;
+    case AW_E_FORBIDDEN:
+        return 403;
+    case AW_E_NOT_ROUTED:
+        return 404;
+    case AW_E_METHOD:
+        return 405;
+    case AW_E_TIMEOUT:
+        return 408;
+    case AW_E_CONFLICT:
+        return 409;
     case AW_E_TOO_LARGE:
         return 413;
+    case AW_E_RATE_LIMITED:
+        return 429;
+    case AW_E_UNAVAILABLE:
+        return 502;
     case AW_E_BUSY:
         return 503;
     default:

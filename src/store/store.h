@@ -1,0 +1,100 @@
+/* authwire storage: users, their sealed keys and the replay state that must survive a crash,
+ * behind one small ops table so that other backends (PostgreSQL) can follow SQLite.
+ *
+ * A data directory (authwire init --data DIR) holds the database (DIR/authwire.db, SQLite in
+ * WAL mode) and the master key (DIR/master.key, 0600, kept outside the database). Every user
+ * key is sealed with the master key (AES-256-GCM, the user name as associated data), so a
+ * stolen copy of the database alone yields no usable key, and a sealed key moved to another
+ * row does not open.
+ *
+ * One aw_store per thread: the SQLite backend opens one connection per aw_store. Several
+ * processes and threads may use the same data directory at once. Every function returns
+ * AW_OK or an aw_result: AW_E_NOT_FOUND, AW_E_EXISTS, AW_E_STORE (the backend failed; the
+ * reason is in aw_store_last_error), AW_E_CORRUPT (a sealed key does not open), AW_E_IO
+ * (a file of the data directory cannot be read), AW_E_INVALID_ARG. */
+#ifndef AUTHWIRE_STORE_H
+#define AUTHWIRE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authwire/freshness.h"
+#include "authwire/result.h"
+#include "authwire/signature.h"
+
+/* User names are the keyid: 1..64 characters of [A-Za-z0-9._-], starting with a letter or
+ * digit (so they are RFC 8941 strings, file names and log fields without quoting). */
+#define AW_USER_NAME_MAX 64
+bool aw_user_name_valid(const char *name);
+
+/* The longest key a user row holds: a 256-bit HMAC secret or a 32-byte Ed25519 public key. */
+#define AW_USER_KEY_MAX 64
+
+typedef struct aw_user {
+    char name[AW_USER_NAME_MAX + 1]; /* also the keyid */
+    aw_alg alg;
+    aw_fresh_mode mode;
+    uint8_t key[AW_USER_KEY_MAX]; /* unsealed: the HMAC secret, or the Ed25519 public key */
+    size_t key_len;
+    int64_t created_at;      /* unix seconds */
+    int64_t revoked_at;      /* unix seconds; 0 while the user is active */
+    uint64_t seq_high_water; /* highest Authwire-Seq ever accepted (sequence mode) */
+} aw_user;
+
+/* Wipes the key bytes of u (call when done with a user read from the store). */
+void aw_user_wipe(aw_user *u);
+
+typedef struct aw_store aw_store;
+
+/* Creates a new data directory's storage: DIR/master.key (32 random bytes, 0600, refuses
+ * to overwrite an existing one: AW_E_EXISTS) and the database schema. DIR must exist. */
+aw_result aw_store_create(const char *data_dir) AW_MUST_CHECK;
+
+/* Opens the storage of data_dir (master key and database); *out is released with
+ * aw_store_close. AW_E_NOT_FOUND when the directory was never initialised. */
+aw_result aw_store_open(const char *data_dir, aw_store **out) AW_MUST_CHECK;
+/* Closes and wipes the master key copy; NULL is ignored. */
+void aw_store_close(aw_store *s);
+
+/* The backend's last error message, for logs and the CLI ("" when none). */
+const char *aw_store_last_error(const aw_store *s);
+
+/* Adds a user (u->revoked_at and seq_high_water are stored as given, normally 0).
+ * AW_E_EXISTS when the name is taken, revoked users included (names are never reused, so a
+ * keyid always means one key). */
+aw_result aw_store_user_add(aw_store *s, const aw_user *u) AW_MUST_CHECK;
+
+/* Reads a user, key unsealed, revoked ones included (check revoked_at). AW_E_NOT_FOUND. */
+aw_result aw_store_user_get(aw_store *s, const char *name, aw_user *out) AW_MUST_CHECK;
+
+/* Calls fn for every user in name order, without the key (key_len 0). Stops and returns
+ * fn's result when it is not AW_OK. */
+typedef aw_result (*aw_store_user_fn)(const aw_user *u, void *arg);
+aw_result aw_store_user_list(aw_store *s, aw_store_user_fn fn, void *arg) AW_MUST_CHECK;
+
+/* Marks a user revoked at now (idempotent: an earlier revocation time is kept).
+ * AW_E_NOT_FOUND. */
+aw_result aw_store_user_revoke(aw_store *s, const char *name, int64_t now) AW_MUST_CHECK;
+
+/* Raises the user's persisted sequence high-water mark to high_water (never lowers it). The
+ * write is durable against a process crash (kill -9) when this returns. AW_E_NOT_FOUND. */
+aw_result aw_store_seq_advance(aw_store *s, const char *name, uint64_t high_water) AW_MUST_CHECK;
+
+/* The timestamp-mode restart guard: the highest `created` the gateway ever accepted.
+ * created_advance raises it (never lowers), durable against a process crash on return;
+ * created_high_water reads it (0 when never set). */
+aw_result aw_store_created_advance(aw_store *s, int64_t created) AW_MUST_CHECK;
+aw_result aw_store_created_high_water(aw_store *s, int64_t *out) AW_MUST_CHECK;
+
+/* A number that changes whenever a user is added, revoked or re-keyed, by any process, so a
+ * gateway can keep users cached and still see a revocation on the next request. Cheap: the
+ * SQLite backend answers from PRAGMA data_version without reading the table when nothing
+ * changed. */
+aw_result aw_store_users_generation(aw_store *s, uint64_t *out) AW_MUST_CHECK;
+
+/* Runs the backend's integrity check; AW_OK when it passes, AW_E_CORRUPT with the reason in
+ * aw_store_last_error otherwise. */
+aw_result aw_store_check(aw_store *s) AW_MUST_CHECK;
+
+#endif
