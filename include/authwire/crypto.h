@@ -91,4 +91,42 @@ aw_result aw_ed25519_sign(aw_ed25519_key *key, const uint8_t *msg, size_t len,
 aw_result aw_ed25519_verify(aw_ed25519_key *key, const uint8_t *msg, size_t len, const uint8_t *sig,
                             size_t sig_len) AW_MUST_CHECK;
 
+/* AEAD sealing (AES-256-GCM, NIST SP 800-38D) for secrets at rest. A sealed box is
+ * nonce (12 random bytes from aw_random) | ciphertext | tag (16 bytes), so it is always
+ * AW_AEAD_OVERHEAD bytes longer than the plaintext. The associated data is authenticated
+ * but not stored: opening with other associated data fails, which is how a sealed value is
+ * bound to its context (a store row, a file). Random 96-bit nonces keep the collision
+ * probability under 2^-32 for up to 2^32 seals with one key (SP 800-38D Section 8.3). */
+#define AW_AEAD_KEY_LEN   32
+#define AW_AEAD_NONCE_LEN 12
+#define AW_AEAD_TAG_LEN   16
+#define AW_AEAD_OVERHEAD  (AW_AEAD_NONCE_LEN + AW_AEAD_TAG_LEN)
+
+/* Seals pt (pt_len bytes) under key with associated data aad into out, which must hold
+ * pt_len + AW_AEAD_OVERHEAD bytes (AW_E_BUFFER_TOO_SMALL otherwise); *out_len gets the
+ * sealed length. pt and aad may be NULL when their length is 0; out must not overlap pt. */
+aw_result aw_aead_seal(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, size_t aad_len,
+                       const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len) AW_MUST_CHECK;
+/* Opens a sealed box into out (sealed_len - AW_AEAD_OVERHEAD bytes; *out_len gets them).
+ * AW_E_SIGNATURE_INVALID when the box does not open: any byte changed, other associated
+ * data, another key, or a box shorter than AW_AEAD_OVERHEAD. On failure nothing of the
+ * plaintext is left in out. */
+aw_result aw_aead_open(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, size_t aad_len,
+                       const uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len) AW_MUST_CHECK;
+
+/* X25519 (RFC 7748) static key pairs, for the server's enrollment key. */
+#define AW_X25519_PUBLIC_LEN 32
+
+/* Generates a key pair: the private key as PKCS#8 PEM into pem (NUL-terminated; *pem_len
+ * gets the length without the NUL; AW_E_BUFFER_TOO_SMALL when cap is too small, 256 is
+ * enough) and the raw public key into pub. The caller wipes pem. */
+aw_result aw_x25519_generate(uint8_t pub[AW_X25519_PUBLIC_LEN], char *pem, size_t cap,
+                             size_t *pem_len) AW_MUST_CHECK;
+/* The raw public key of a PEM X25519 private key (PKCS#8) or public key (SPKI).
+ * AW_E_KEY_INVALID when pem holds no X25519 key. */
+aw_result aw_x25519_public_from_pem(const char *pem, size_t len,
+                                    uint8_t pub[AW_X25519_PUBLIC_LEN]) AW_MUST_CHECK;
+
 #endif

@@ -9,7 +9,10 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+
+#include <string.h>
 
 #include "ossl.h"
 
@@ -18,13 +21,15 @@ static aw_result g_init_result = AW_E_CRYPTO;
 static EVP_MD *g_sha256;
 static EVP_MD *g_sha512;
 static EVP_MAC *g_hmac;
+static EVP_CIPHER *g_aes256gcm;
 
 static void crypto_init_once(void)
 {
     g_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
     g_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
     g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (g_sha256 != NULL && g_sha512 != NULL && g_hmac != NULL) {
+    g_aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (g_sha256 != NULL && g_sha512 != NULL && g_hmac != NULL && g_aes256gcm != NULL) {
         g_init_result = AW_OK;
         return;
     }
@@ -33,9 +38,11 @@ static void crypto_init_once(void)
     EVP_MD_free(g_sha256);
     EVP_MD_free(g_sha512);
     EVP_MAC_free(g_hmac);
+    EVP_CIPHER_free(g_aes256gcm);
     g_sha256 = NULL;
     g_sha512 = NULL;
     g_hmac = NULL;
+    g_aes256gcm = NULL;
     g_init_result = aw_ossl_fail(AW_E_CRYPTO);
 }
 
@@ -60,6 +67,11 @@ const EVP_MD *aw_ossl_sha512(void)
 EVP_MAC *aw_ossl_hmac(void)
 {
     return g_hmac;
+}
+
+const EVP_CIPHER *aw_ossl_aes256gcm(void)
+{
+    return g_aes256gcm;
 }
 
 aw_result aw_ossl_fail(aw_result r)
@@ -127,4 +139,71 @@ aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN])
 {
     AW_GUARD(aw_crypto_init());
     return digest(g_sha512, data, len, out, AW_SHA512_LEN);
+}
+
+/* The library never prompts: an encrypted PEM is refused instead of reading a terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+EVP_PKEY *aw_ossl_pem_read(const char *pem, size_t len, bool private_key)
+{
+    EVP_PKEY *pkey = NULL;
+    BIO *bio;
+    if (len > (size_t)INT_MAX) {
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio == NULL) {
+        return NULL;
+    }
+    if (private_key) {
+        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
+    } else {
+        pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
+    }
+    BIO_free(bio);
+    return pkey;
+}
+
+aw_result aw_ossl_private_pem(EVP_PKEY *pkey, char *out, size_t cap, size_t *len)
+{
+    aw_result r = AW_E_CRYPTO;
+    BIO *bio = NULL;
+    char *data = NULL;
+    long n;
+
+    *len = 0;
+    /* A secure-memory BIO: the encoded private key is cleared when the BIO is freed. */
+    bio = BIO_new(BIO_s_secmem());
+    if (bio == NULL) {
+        goto out;
+    }
+    /* No cipher: unencrypted PKCS#8, "BEGIN PRIVATE KEY" (RFC 8410 Section 7). */
+    if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        goto out;
+    }
+    n = BIO_get_mem_data(bio, &data);
+    if (n <= 0 || data == NULL) {
+        goto out;
+    }
+    if ((size_t)n >= cap) {
+        /* Tell the caller how much is needed (without the NUL). */
+        *len = (size_t)n;
+        r = AW_E_BUFFER_TOO_SMALL;
+        goto out;
+    }
+    memcpy(out, data, (size_t)n);
+    out[n] = '\0';
+    *len = (size_t)n;
+    r = AW_OK;
+
+out:
+    BIO_free(bio);
+    return r == AW_OK || r == AW_E_BUFFER_TOO_SMALL ? r : aw_ossl_fail(r);
 }

@@ -7,13 +7,9 @@
  * one), so the key object keeps no context and sign/verify carry no state between calls. */
 #include <limits.h>
 
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-
-#include <string.h>
 
 #include "ossl.h"
 
@@ -70,32 +66,6 @@ aw_result aw_ed25519_from_public(const uint8_t pub[AW_ED25519_PUBLIC_LEN], aw_ed
     return ed25519_wrap(pkey, false, out);
 }
 
-/* The library never prompts: an encrypted PEM is refused instead of reading a terminal. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return -1;
-}
-
-static EVP_PKEY *pem_read(const char *pem, size_t len, bool private_key)
-{
-    EVP_PKEY *pkey = NULL;
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    if (bio == NULL) {
-        return NULL;
-    }
-    if (private_key) {
-        pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
-    } else {
-        pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
-    }
-    BIO_free(bio);
-    return pkey;
-}
-
 aw_result aw_ed25519_from_pem(const char *pem, size_t len, aw_ed25519_key **out)
 {
     EVP_PKEY *pkey;
@@ -111,11 +81,11 @@ aw_result aw_ed25519_from_pem(const char *pem, size_t len, aw_ed25519_key **out)
     }
 
     /* PKCS#8 first, then SPKI; each attempt reads from a fresh BIO at the start. */
-    pkey = pem_read(pem, len, true);
+    pkey = aw_ossl_pem_read(pem, len, true);
     if (pkey == NULL) {
         ERR_clear_error();
         has_private = false;
-        pkey = pem_read(pem, len, false);
+        pkey = aw_ossl_pem_read(pem, len, false);
     }
     if (pkey == NULL) {
         return aw_ossl_fail(AW_E_KEY_INVALID);
@@ -170,42 +140,9 @@ aw_result aw_ed25519_public(const aw_ed25519_key *key, uint8_t out[AW_ED25519_PU
 
 aw_result aw_ed25519_private_pem(const aw_ed25519_key *key, char *out, size_t cap, size_t *len)
 {
-    aw_result r = AW_E_CRYPTO;
-    BIO *bio = NULL;
-    char *data = NULL;
-    long n;
-
     AW_ENSURE(key != NULL && out != NULL && len != NULL, AW_E_INVALID_ARG);
     AW_ENSURE(key->has_private, AW_E_INVALID_ARG);
-    *len = 0;
-
-    /* A secure-memory BIO: the encoded private key is cleared when the BIO is freed. */
-    bio = BIO_new(BIO_s_secmem());
-    if (bio == NULL) {
-        goto out;
-    }
-    /* No cipher: unencrypted PKCS#8, "BEGIN PRIVATE KEY" (RFC 8410 Section 7). */
-    if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
-        goto out;
-    }
-    n = BIO_get_mem_data(bio, &data);
-    if (n <= 0 || data == NULL) {
-        goto out;
-    }
-    if ((size_t)n >= cap) {
-        /* Tell the caller how much is needed (without the NUL). */
-        *len = (size_t)n;
-        r = AW_E_BUFFER_TOO_SMALL;
-        goto out;
-    }
-    memcpy(out, data, (size_t)n);
-    out[n] = '\0';
-    *len = (size_t)n;
-    r = AW_OK;
-
-out:
-    BIO_free(bio);
-    return r == AW_OK || r == AW_E_BUFFER_TOO_SMALL ? r : aw_ossl_fail(r);
+    return aw_ossl_private_pem(key->pkey, out, cap, len);
 }
 
 aw_result aw_ed25519_sign(aw_ed25519_key *key, const uint8_t *msg, size_t len,

@@ -14,6 +14,7 @@
 const EVP_MD *aw_ossl_sha256(void);
 const EVP_MD *aw_ossl_sha512(void);
 EVP_MAC *aw_ossl_hmac(void);
+const EVP_CIPHER *aw_ossl_aes256gcm(void);
 
 /* Empties the calling thread's OpenSSL error queue and returns r. Every failure path calls
  * it, so a stale error never shows up in a later, unrelated call. */
@@ -22,5 +23,13 @@ aw_result aw_ossl_fail(aw_result r);
 /* A non-NULL pointer for an empty input: OpenSSL's one-shot calls may not accept NULL even
  * with a zero length, while our API allows (NULL, 0). */
 const uint8_t *aw_ossl_nonnull(const uint8_t *p);
+
+/* Parses a PEM private key (PKCS#8) or public key (SPKI), never prompting for a passphrase
+ * (an encrypted PEM fails). NULL on any failure; the caller checks the key type. */
+EVP_PKEY *aw_ossl_pem_read(const char *pem, size_t len, bool private_key);
+
+/* Writes pkey's private key as unencrypted PKCS#8 PEM into out (NUL-terminated), as
+ * aw_ed25519_private_pem documents. */
+aw_result aw_ossl_private_pem(EVP_PKEY *pkey, char *out, size_t cap, size_t *len);
 
 #endif

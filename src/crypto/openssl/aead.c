@@ -1,0 +1,185 @@
+/* AES-256-GCM sealing (NIST SP 800-38D) and X25519 key generation (RFC 7748).
+ *
+ * Sealing is for secrets at rest (user keys in the store), not for the wire: a few seals per
+ * second, so a fresh EVP_CIPHER_CTX per call is fine and keeps the functions stateless. The
+ * cipher itself is fetched once (backend.c). The nonce is random and travels in front of the
+ * ciphertext, so the caller never manages nonces. */
+#include <limits.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <string.h>
+
+#include "ossl.h"
+
+aw_result aw_aead_seal(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, size_t aad_len,
+                       const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len)
+{
+    aw_result r = AW_E_CRYPTO;
+    EVP_CIPHER_CTX *ctx = NULL;
+    uint8_t *nonce = out;
+    uint8_t *ct = out + AW_AEAD_NONCE_LEN;
+    int n = 0;
+    int fin = 0;
+
+    AW_ENSURE(key != NULL && out != NULL && out_len != NULL, AW_E_INVALID_ARG);
+    AW_ENSURE(aad != NULL || aad_len == 0, AW_E_INVALID_ARG);
+    AW_ENSURE(pt != NULL || pt_len == 0, AW_E_INVALID_ARG);
+    /* EVP takes int lengths; secrets at rest are tiny anyway. */
+    AW_ENSURE(aad_len <= (size_t)INT_MAX && pt_len <= (size_t)INT_MAX - AW_AEAD_OVERHEAD,
+              AW_E_INVALID_ARG);
+    *out_len = 0;
+    AW_ENSURE(out_cap >= pt_len + AW_AEAD_OVERHEAD, AW_E_BUFFER_TOO_SMALL);
+    AW_GUARD(aw_crypto_init());
+    AW_GUARD(aw_random(nonce, AW_AEAD_NONCE_LEN));
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) {
+        goto out;
+    }
+    /* The default GCM IV length is 12 bytes, the one SP 800-38D recommends. */
+    if (EVP_EncryptInit_ex2(ctx, aw_ossl_aes256gcm(), key, nonce, NULL) != 1) {
+        goto out;
+    }
+    if (aad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) {
+        goto out;
+    }
+    n = 0;
+    if (pt_len > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)pt_len) != 1) {
+        goto out;
+    }
+    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (size_t)n + (size_t)fin != pt_len) {
+        goto out;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AW_AEAD_TAG_LEN, ct + pt_len) != 1) {
+        goto out;
+    }
+    *out_len = pt_len + AW_AEAD_OVERHEAD;
+    r = AW_OK;
+
+out:
+    /* Frees the expanded key schedule too (OpenSSL clears it). */
+    EVP_CIPHER_CTX_free(ctx);
+    if (r != AW_OK) {
+        OPENSSL_cleanse(out, pt_len + AW_AEAD_OVERHEAD);
+        return aw_ossl_fail(r);
+    }
+    return AW_OK;
+}
+
+aw_result aw_aead_open(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, size_t aad_len,
+                       const uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t out_cap,
+                       size_t *out_len)
+{
+    aw_result r = AW_E_CRYPTO;
+    EVP_CIPHER_CTX *ctx = NULL;
+    size_t ct_len;
+    uint8_t tag[AW_AEAD_TAG_LEN];
+    int n = 0;
+    int fin = 0;
+
+    AW_ENSURE(key != NULL && out_len != NULL, AW_E_INVALID_ARG);
+    AW_ENSURE(aad != NULL || aad_len == 0, AW_E_INVALID_ARG);
+    AW_ENSURE(sealed != NULL || sealed_len == 0, AW_E_INVALID_ARG);
+    AW_ENSURE(aad_len <= (size_t)INT_MAX && sealed_len <= (size_t)INT_MAX, AW_E_INVALID_ARG);
+    *out_len = 0;
+    /* A box too short to hold a nonce and a tag is a box that does not open, like any other
+     * damaged one: the caller sees one outcome for every kind of tampering. */
+    if (sealed_len < AW_AEAD_OVERHEAD) {
+        return AW_E_SIGNATURE_INVALID;
+    }
+    ct_len = sealed_len - AW_AEAD_OVERHEAD;
+    AW_ENSURE(out != NULL || ct_len == 0, AW_E_INVALID_ARG);
+    AW_ENSURE(out_cap >= ct_len, AW_E_BUFFER_TOO_SMALL);
+    AW_GUARD(aw_crypto_init());
+    /* The ctrl below takes a non-const pointer. */
+    memcpy(tag, sealed + AW_AEAD_NONCE_LEN + ct_len, AW_AEAD_TAG_LEN);
+
+    ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL) {
+        goto out;
+    }
+    if (EVP_DecryptInit_ex2(ctx, aw_ossl_aes256gcm(), key, sealed, NULL) != 1) {
+        goto out;
+    }
+    if (aad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) {
+        goto out;
+    }
+    n = 0;
+    if (ct_len > 0 &&
+        EVP_DecryptUpdate(ctx, out, &n, sealed + AW_AEAD_NONCE_LEN, (int)ct_len) != 1) {
+        goto out;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AW_AEAD_TAG_LEN, tag) != 1) {
+        goto out;
+    }
+    /* The tag is checked here (in constant time, by OpenSSL); 0 means it did not match. */
+    if (EVP_DecryptFinal_ex(ctx, out == NULL ? tag : out + n, &fin) != 1) {
+        r = AW_E_SIGNATURE_INVALID;
+        goto out;
+    }
+    if ((size_t)n + (size_t)fin != ct_len) {
+        goto out;
+    }
+    *out_len = ct_len;
+    r = AW_OK;
+
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    if (r != AW_OK) {
+        /* GCM decrypts before it authenticates: never leave unauthenticated plaintext. */
+        if (out != NULL) {
+            OPENSSL_cleanse(out, ct_len);
+        }
+        return aw_ossl_fail(r);
+    }
+    return AW_OK;
+}
+
+aw_result aw_x25519_generate(uint8_t pub[AW_X25519_PUBLIC_LEN], char *pem, size_t cap,
+                             size_t *pem_len)
+{
+    aw_result r = AW_E_CRYPTO;
+    EVP_PKEY *pkey = NULL;
+    size_t len = AW_X25519_PUBLIC_LEN;
+
+    AW_ENSURE(pub != NULL && pem != NULL && pem_len != NULL, AW_E_INVALID_ARG);
+    *pem_len = 0;
+    AW_GUARD(aw_crypto_init());
+    pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    if (pkey == NULL) {
+        goto out;
+    }
+    if (EVP_PKEY_get_raw_public_key(pkey, pub, &len) != 1 || len != AW_X25519_PUBLIC_LEN) {
+        goto out;
+    }
+    r = aw_ossl_private_pem(pkey, pem, cap, pem_len);
+
+out:
+    EVP_PKEY_free(pkey);
+    return r == AW_OK || r == AW_E_BUFFER_TOO_SMALL ? r : aw_ossl_fail(r);
+}
+
+aw_result aw_x25519_public_from_pem(const char *pem, size_t len, uint8_t pub[AW_X25519_PUBLIC_LEN])
+{
+    aw_result r = AW_E_KEY_INVALID;
+    EVP_PKEY *pkey;
+    size_t pub_len = AW_X25519_PUBLIC_LEN;
+
+    AW_ENSURE(pem != NULL && pub != NULL, AW_E_INVALID_ARG);
+    AW_GUARD(aw_crypto_init());
+    pkey = aw_ossl_pem_read(pem, len, true);
+    if (pkey == NULL) {
+        ERR_clear_error();
+        pkey = aw_ossl_pem_read(pem, len, false);
+    }
+    if (pkey != NULL && EVP_PKEY_is_a(pkey, "X25519") &&
+        EVP_PKEY_get_raw_public_key(pkey, pub, &pub_len) == 1 && pub_len == AW_X25519_PUBLIC_LEN) {
+        r = AW_OK;
+    }
+    EVP_PKEY_free(pkey);
+    return r == AW_OK ? AW_OK : aw_ossl_fail(r);
+}
