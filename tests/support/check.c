@@ -86,3 +86,20 @@ uint8_t *aw_test_hex(const char *hex, size_t *len)
     }
     return out;
 }
+
+aw_json *aw_json_load_vector(const char *relative)
+{
+    const char *path = aw_test_vector_path(relative);
+    const char *why = NULL;
+    size_t where = 0;
+    size_t len;
+    aw_json *root = NULL;
+    uint8_t *text = aw_test_read_file(path, &len);
+    aw_result r = aw_json_parse((const char *)text, len, &root, &why, &where);
+    free(text);
+    if (r != AW_OK) {
+        fprintf(stderr, "FATAL: %s is not valid JSON: %s at byte %zu\n", path, why, where);
+        exit(1);
+    }
+    return root;
+}

@@ -9,6 +9,8 @@
 
 #include "authwire/result.h"
 
+#include "json.h" /* src/util/json.h */
+
 extern unsigned long aw_test_checks;
 extern unsigned long aw_test_failures;
 
@@ -54,6 +56,9 @@ const char *aw_test_vector_path(const char *relative);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated, not counted in *len). Exits(1)
  * with a message when the file cannot be read. */
 uint8_t *aw_test_read_file(const char *path, size_t *len);
+
+/* Reads and parses a JSON file under ../shared/vectors; exits(1) loudly on any error. */
+aw_json *aw_json_load_vector(const char *relative);
 
 /* Decodes hex into a malloc'd buffer; exits(1) on bad hex. */
 uint8_t *aw_test_hex(const char *hex, size_t *len);
