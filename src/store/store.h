@@ -3,9 +3,11 @@
  *
  * A data directory (authwire init --data DIR) holds the database (DIR/authwire.db, SQLite in
  * WAL mode) and the master key (DIR/master.key, 0600, kept outside the database). Every user
- * key is sealed with the master key (AES-256-GCM, the user name as associated data), so a
- * stolen copy of the database alone yields no usable key, and a sealed key moved to another
- * row does not open.
+ * key is sealed with the master key (AES-256-GCM; associated data: a domain label, the
+ * algorithm and the user name), so a stolen copy of the database (and its -wal file) alone
+ * yields no usable key, a sealed key moved to another row does not open, and a row's
+ * algorithm cannot be switched (an Ed25519 public key must never become an HMAC secret).
+ * Ed25519 public keys are sealed too, for that integrity.
  *
  * One aw_store per thread: the SQLite backend opens one connection per aw_store. Several
  * processes and threads may use the same data directory at once. Every function returns
@@ -52,7 +54,10 @@ typedef struct aw_store aw_store;
 aw_result aw_store_create(const char *data_dir) AW_MUST_CHECK;
 
 /* Opens the storage of data_dir (master key and database); *out is released with
- * aw_store_close. AW_E_NOT_FOUND when the directory was never initialised. */
+ * aw_store_close. AW_E_NOT_FOUND when the directory was never initialised (no master.key or
+ * no database), AW_E_FORBIDDEN when DIR/master.key grants any permission to group or others
+ * (it is refused, not used: tell the admin to chmod 600 it), AW_E_CORRUPT when master.key is
+ * not 32 bytes, AW_E_STORE when the database does not open or was made by a newer authwire. */
 aw_result aw_store_open(const char *data_dir, aw_store **out) AW_MUST_CHECK;
 /* Closes and wipes the master key copy; NULL is ignored. */
 void aw_store_close(aw_store *s);
@@ -65,20 +70,24 @@ const char *aw_store_last_error(const aw_store *s);
  * keyid always means one key). */
 aw_result aw_store_user_add(aw_store *s, const aw_user *u) AW_MUST_CHECK;
 
-/* Reads a user, key unsealed, revoked ones included (check revoked_at). AW_E_NOT_FOUND. */
+/* Reads a user, key unsealed, revoked ones included (check revoked_at). AW_E_NOT_FOUND (also
+ * for a name that is not valid, e.g. a keyid from the network); AW_E_CORRUPT when the key
+ * does not unseal (another master key, or the row was altered). Wipe out with aw_user_wipe. */
 aw_result aw_store_user_get(aw_store *s, const char *name, aw_user *out) AW_MUST_CHECK;
 
 /* Calls fn for every user in name order, without the key (key_len 0). Stops and returns
- * fn's result when it is not AW_OK. */
+ * fn's result when it is not AW_OK. fn may call the other functions on s, but not
+ * aw_store_user_list. */
 typedef aw_result (*aw_store_user_fn)(const aw_user *u, void *arg);
 aw_result aw_store_user_list(aw_store *s, aw_store_user_fn fn, void *arg) AW_MUST_CHECK;
 
-/* Marks a user revoked at now (idempotent: an earlier revocation time is kept).
+/* Marks a user revoked at now (> 0; idempotent: an earlier revocation time is kept).
  * AW_E_NOT_FOUND. */
 aw_result aw_store_user_revoke(aw_store *s, const char *name, int64_t now) AW_MUST_CHECK;
 
-/* Raises the user's persisted sequence high-water mark to high_water (never lowers it). The
- * write is durable against a process crash (kill -9) when this returns. AW_E_NOT_FOUND. */
+/* Raises the user's persisted sequence high-water mark to high_water (never lowers it;
+ * at most INT64_MAX). The write is durable against a process crash (kill -9) when this
+ * returns; adding and revoking users are durable against a power loss too. AW_E_NOT_FOUND. */
 aw_result aw_store_seq_advance(aw_store *s, const char *name, uint64_t high_water) AW_MUST_CHECK;
 
 /* The timestamp-mode restart guard: the highest `created` the gateway ever accepted.
@@ -88,9 +97,9 @@ aw_result aw_store_created_advance(aw_store *s, int64_t created) AW_MUST_CHECK;
 aw_result aw_store_created_high_water(aw_store *s, int64_t *out) AW_MUST_CHECK;
 
 /* A number that changes whenever a user is added, revoked or re-keyed, by any process, so a
- * gateway can keep users cached and still see a revocation on the next request. Cheap: the
- * SQLite backend answers from PRAGMA data_version without reading the table when nothing
- * changed. */
+ * gateway can keep users cached and still see a revocation on the next request. The hot
+ * writes (seq_advance, created_advance) do not change it. Cheap: the SQLite backend answers
+ * from PRAGMA data_version without reading the table when no other connection committed. */
 aw_result aw_store_users_generation(aw_store *s, uint64_t *out) AW_MUST_CHECK;
 
 /* Runs the backend's integrity check; AW_OK when it passes, AW_E_CORRUPT with the reason in

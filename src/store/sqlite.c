@@ -1,0 +1,577 @@
+/* The SQLite backend (the embedded default): DIR/authwire.db in WAL mode.
+ *
+ * Durability: in WAL mode a commit is in the WAL file when sqlite3_step returns, so it
+ * survives the death of the process (kill -9) with synchronous=NORMAL; only a power loss
+ * can take back the last commits, which is enough for the hot writes (sequence and created
+ * high-water marks). Adding and revoking users switches to synchronous=FULL for their
+ * transaction, so those also survive a power loss.
+ *
+ * Concurrency: one connection per aw_store, several processes on one database. WAL lets
+ * readers and one writer run together; writers wait up to BUSY_TIMEOUT_MS for each other,
+ * and the read-modify-write transactions start with BEGIN IMMEDIATE so that they take the
+ * write lock first instead of failing with SQLITE_BUSY when upgrading a read.
+ *
+ * Cache invalidation: PRAGMA data_version changes when another connection commits; only
+ * then is the users generation (a counter row bumped by add and revoke, not by the hot
+ * writes) read again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "backend.h"
+
+#define DB_FILE           "authwire.db"
+#define SCHEMA_VERSION    1
+#define BUSY_TIMEOUT_MS   5000
+#define META_GENERATION   "users_generation"
+#define META_CREATED_HIGH "created_high_water"
+
+/* Every statement the backend runs, prepared once per connection. */
+typedef enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_USER_INSERT,
+    ST_USER_SELECT,
+    ST_USER_LIST,
+    ST_USER_EXISTS,
+    ST_USER_REVOKE,
+    ST_SEQ_ADVANCE,
+    ST_GENERATION_BUMP,
+    ST_META_GET,
+    ST_CREATED_ADVANCE,
+    ST_DATA_VERSION,
+    ST_COUNT,
+} stmt_id;
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_USER_INSERT] = "INSERT INTO users (name, alg, mode, sealed_key, created_at, revoked_at, "
+                       "seq_high_water) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_USER_SELECT] = "SELECT name, alg, mode, sealed_key, created_at, revoked_at, "
+                       "seq_high_water FROM users WHERE name = ?1",
+    [ST_USER_LIST] = "SELECT name, alg, mode, NULL, created_at, revoked_at, seq_high_water "
+                     "FROM users ORDER BY name",
+    [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE name = ?1",
+    [ST_USER_REVOKE] = "UPDATE users SET revoked_at = ?2 WHERE name = ?1 AND revoked_at = 0",
+    [ST_SEQ_ADVANCE] = "UPDATE users SET seq_high_water = ?2 WHERE name = ?1 AND "
+                       "seq_high_water < ?2",
+    [ST_GENERATION_BUMP] = "UPDATE meta SET value = value + 1 WHERE key = '" META_GENERATION "'",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_CREATED_ADVANCE] =
+        "UPDATE meta SET value = ?1 WHERE key = '" META_CREATED_HIGH "' AND value < ?1",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE users ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " alg INTEGER NOT NULL,"
+    " mode INTEGER NOT NULL,"
+    " sealed_key BLOB NOT NULL," /* AES-256-GCM nonce | ciphertext | tag, see store.c */
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " seq_high_water INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
+    "INSERT INTO meta (key, value) VALUES ('" META_GENERATION "', 1), ('" META_CREATED_HIGH
+    "', 0);";
+
+typedef struct sq_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT];
+    char error[256];
+    bool have_generation;
+    int64_t data_version;
+    uint64_t generation;
+} sq_store;
+
+static aw_result sq_fail(sq_store *s, aw_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static aw_result sq_fail(sq_store *s, aw_result r, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(s->error, sizeof(s->error), fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof(s->error) && s->db != NULL) {
+        snprintf(s->error + n, sizeof(s->error) - (size_t)n, ": %s", sqlite3_errmsg(s->db));
+    }
+    return r;
+}
+
+static aw_result db_path(const char *data_dir, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", data_dir, DB_FILE);
+    return n > 0 && (size_t)n < cap ? AW_OK : AW_E_INVALID_ARG;
+}
+
+static void sq_free(sq_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ST_COUNT; i++) {
+        sqlite3_finalize(s->stmt[i]);
+    }
+    sqlite3_close(s->db);
+    free(s);
+}
+
+/* Opens the connection with the per-connection settings; create: the file is new. */
+static aw_result sq_connect(const char *path, sq_store **out)
+{
+    sq_store *s = calloc(1, sizeof(*s));
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    *out = NULL;
+    if (s == NULL) {
+        return AW_E_INTERNAL;
+    }
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        sq_free(s);
+        return AW_E_STORE;
+    }
+    *out = s;
+    return AW_OK;
+}
+
+static aw_result sq_create(const char *data_dir)
+{
+    char path[4096];
+    sq_store *s = NULL;
+    aw_result r = AW_E_STORE;
+    int fd;
+
+    AW_GUARD(db_path(data_dir, path, sizeof(path)));
+    /* The file is created here, 0600 and exclusively, so SQLite never creates it with the
+     * umask's mode; SQLite gives the -wal and -shm files the database file's mode. */
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return errno == EEXIST ? AW_E_EXISTS : AW_E_IO;
+    }
+    close(fd);
+    if (sq_connect(path, &s) != AW_OK) {
+        goto out;
+    }
+    /* WAL is a property of the file, kept across connections. */
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        goto out;
+    }
+    r = AW_OK;
+
+out:
+    sq_free(s);
+    if (r != AW_OK) {
+        unlink(path);
+    }
+    return r;
+}
+
+static aw_result sq_open(const char *data_dir, void **out)
+{
+    char path[4096];
+    sq_store *s = NULL;
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    aw_result r;
+
+    *out = NULL;
+    AW_GUARD(db_path(data_dir, path, sizeof(path)));
+    if (access(path, F_OK) != 0) {
+        return errno == ENOENT ? AW_E_NOT_FOUND : AW_E_IO;
+    }
+    AW_GUARD(sq_connect(path, &s));
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    /* Version 0: the file exists but holds no schema (a create that died half-way). A
+     * later version: made by a newer authwire, whose rows we must not misread. */
+    if (version != SCHEMA_VERSION) {
+        r = version == 0 ? AW_E_NOT_FOUND : AW_E_STORE;
+        goto fail;
+    }
+    for (size_t i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            r = AW_E_STORE;
+            goto fail;
+        }
+    }
+    *out = s;
+    return AW_OK;
+
+fail:
+    sq_free(s);
+    return r;
+}
+
+static void sq_close(void *b)
+{
+    sq_free(b);
+}
+
+static const char *sq_last_error(const void *b)
+{
+    const sq_store *s = b;
+    return s != NULL ? s->error : "";
+}
+
+/* A statement ready for binding, and its reset when done (reset also releases the read
+ * transaction an unfinished SELECT holds). */
+static sqlite3_stmt *stmt_get(sq_store *s, stmt_id id)
+{
+    return s->stmt[id];
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static int bind_name(sqlite3_stmt *st, int col, const char *name)
+{
+    return sqlite3_bind_text(st, col, name, -1, SQLITE_STATIC);
+}
+
+/* Runs a statement that returns no rows; SQLITE_DONE or the error code. */
+static int stmt_run(sq_store *s, stmt_id id)
+{
+    sqlite3_stmt *st = stmt_get(s, id);
+    int rc = sqlite3_step(st);
+    stmt_done(st);
+    return rc;
+}
+
+/* The users generation is read again only after data_version says another connection
+ * committed, or after this one changed users. */
+static aw_result sq_users_generation(void *b, uint64_t *out)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_DATA_VERSION);
+    int64_t version;
+
+    s->error[0] = '\0';
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        stmt_done(st);
+        return sq_fail(s, AW_E_STORE, "reading data_version");
+    }
+    version = sqlite3_column_int64(st, 0);
+    stmt_done(st);
+    if (!s->have_generation || version != s->data_version) {
+        st = stmt_get(s, ST_META_GET);
+        bind_name(st, 1, META_GENERATION);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            stmt_done(st);
+            return sq_fail(s, AW_E_STORE, "reading the users generation");
+        }
+        s->generation = (uint64_t)sqlite3_column_int64(st, 0);
+        stmt_done(st);
+        s->data_version = version;
+        s->have_generation = true;
+    }
+    *out = s->generation;
+    return AW_OK;
+}
+
+/* Runs an admin transaction with synchronous=FULL: body runs between BEGIN IMMEDIATE and
+ * COMMIT and returns AW_OK to commit (changed: whether users changed, which bumps the
+ * generation in the same transaction). */
+typedef aw_result (*txn_body)(sq_store *s, const void *arg, bool *changed);
+
+static aw_result sq_admin_txn(sq_store *s, txn_body body, const void *arg)
+{
+    aw_result r;
+    bool changed = false;
+
+    s->error[0] = '\0';
+    /* A pragma takes effect when prepared, so it cannot be a cached statement. */
+    if (sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        return sq_fail(s, AW_E_STORE, "setting synchronous");
+    }
+    if (stmt_run(s, ST_BEGIN) != SQLITE_DONE) {
+        r = sq_fail(s, AW_E_STORE, "starting a transaction");
+        goto out;
+    }
+    r = body(s, arg, &changed);
+    if (r == AW_OK && changed && stmt_run(s, ST_GENERATION_BUMP) != SQLITE_DONE) {
+        r = sq_fail(s, AW_E_STORE, "bumping the users generation");
+    }
+    if (r == AW_OK && stmt_run(s, ST_COMMIT) != SQLITE_DONE) {
+        r = sq_fail(s, AW_E_STORE, "committing");
+    }
+    if (r != AW_OK) {
+        stmt_run(s, ST_ROLLBACK);
+    }
+    /* Our own commits do not change data_version for us: read the generation again. */
+    s->have_generation = false;
+
+out:
+    if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK &&
+        r == AW_OK) {
+        r = sq_fail(s, AW_E_STORE, "setting synchronous");
+    }
+    return r;
+}
+
+static aw_result insert_body(sq_store *s, const void *arg, bool *changed)
+{
+    const aw_store_row *row = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_USER_INSERT);
+    int rc;
+
+    bind_name(st, 1, row->name);
+    sqlite3_bind_int64(st, 2, row->alg);
+    sqlite3_bind_int64(st, 3, row->mode);
+    sqlite3_bind_blob(st, 4, row->sealed_key, (int)row->sealed_key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, row->created_at);
+    sqlite3_bind_int64(st, 6, row->revoked_at);
+    sqlite3_bind_int64(st, 7, (int64_t)row->seq_high_water);
+    rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return AW_E_EXISTS;
+    }
+    if (rc != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "adding user '%s'", row->name);
+    }
+    *changed = true;
+    return AW_OK;
+}
+
+static aw_result sq_user_insert(void *b, const aw_store_row *row)
+{
+    return sq_admin_txn(b, insert_body, row);
+}
+
+/* AW_OK when the user exists, AW_E_NOT_FOUND when not. */
+static aw_result user_exists(sq_store *s, const char *name)
+{
+    sqlite3_stmt *st = stmt_get(s, ST_USER_EXISTS);
+    int rc;
+    bind_name(st, 1, name);
+    rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc == SQLITE_ROW) {
+        return AW_OK;
+    }
+    return rc == SQLITE_DONE ? AW_E_NOT_FOUND : sq_fail(s, AW_E_STORE, "looking up '%s'", name);
+}
+
+/* Copies the current row of st (columns as in ST_USER_SELECT) into out. */
+static aw_result read_row(sq_store *s, sqlite3_stmt *st, aw_store_row *out)
+{
+    const unsigned char *name = sqlite3_column_text(st, 0);
+    size_t name_len = (size_t)sqlite3_column_bytes(st, 0);
+    const void *key = sqlite3_column_blob(st, 3);
+    size_t key_len = (size_t)sqlite3_column_bytes(st, 3);
+    int64_t seq = sqlite3_column_int64(st, 6);
+
+    memset(out, 0, sizeof(*out));
+    if (name == NULL || name_len > AW_USER_NAME_MAX || key_len > sizeof(out->sealed_key) ||
+        seq < 0) {
+        snprintf(s->error, sizeof(s->error), "a user row has out-of-range values");
+        return AW_E_CORRUPT;
+    }
+    memcpy(out->name, name, name_len);
+    out->alg = sqlite3_column_int64(st, 1);
+    out->mode = sqlite3_column_int64(st, 2);
+    if (key_len > 0) {
+        memcpy(out->sealed_key, key, key_len);
+    }
+    out->sealed_key_len = key_len;
+    out->created_at = sqlite3_column_int64(st, 4);
+    out->revoked_at = sqlite3_column_int64(st, 5);
+    out->seq_high_water = (uint64_t)seq;
+    return AW_OK;
+}
+
+static aw_result sq_user_select(void *b, const char *name, aw_store_row *out)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_USER_SELECT);
+    aw_result r;
+    int rc;
+
+    s->error[0] = '\0';
+    bind_name(st, 1, name);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r = read_row(s, st, out);
+    } else if (rc == SQLITE_DONE) {
+        r = AW_E_NOT_FOUND;
+    } else {
+        r = sq_fail(s, AW_E_STORE, "reading user '%s'", name);
+    }
+    stmt_done(st);
+    return r;
+}
+
+static aw_result sq_user_each(void *b, aw_store_row_fn fn, void *arg)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_USER_LIST);
+    aw_store_row row;
+    aw_result r = AW_OK;
+    int rc;
+
+    s->error[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r = read_row(s, st, &row);
+        if (r == AW_OK) {
+            r = fn(&row, arg);
+        }
+        if (r != AW_OK) {
+            break;
+        }
+    }
+    if (r == AW_OK && rc != SQLITE_DONE) {
+        r = sq_fail(s, AW_E_STORE, "listing users");
+    }
+    stmt_done(st);
+    return r;
+}
+
+typedef struct revoke_arg {
+    const char *name;
+    int64_t now;
+} revoke_arg;
+
+static aw_result revoke_body(sq_store *s, const void *arg, bool *changed)
+{
+    const revoke_arg *a = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_USER_REVOKE);
+    int rc;
+
+    bind_name(st, 1, a->name);
+    sqlite3_bind_int64(st, 2, a->now);
+    rc = stmt_run(s, ST_USER_REVOKE);
+    if (rc != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "revoking '%s'", a->name);
+    }
+    if (sqlite3_changes(s->db) > 0) {
+        *changed = true;
+        return AW_OK;
+    }
+    /* Nothing changed: no such user, or revoked already (the earlier time stays). */
+    return user_exists(s, a->name);
+}
+
+static aw_result sq_user_revoke(void *b, const char *name, int64_t now)
+{
+    revoke_arg a = {name, now};
+    return sq_admin_txn(b, revoke_body, &a);
+}
+
+static aw_result sq_seq_advance(void *b, const char *name, uint64_t high_water)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_SEQ_ADVANCE);
+
+    s->error[0] = '\0';
+    bind_name(st, 1, name);
+    sqlite3_bind_int64(st, 2, (int64_t)high_water);
+    if (stmt_run(s, ST_SEQ_ADVANCE) != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "advancing the sequence of '%s'", name);
+    }
+    /* No row changed: the mark was already as high, or there is no such user. */
+    return sqlite3_changes(s->db) > 0 ? AW_OK : user_exists(s, name);
+}
+
+static aw_result sq_created_advance(void *b, int64_t created)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_CREATED_ADVANCE);
+
+    s->error[0] = '\0';
+    sqlite3_bind_int64(st, 1, created);
+    if (stmt_run(s, ST_CREATED_ADVANCE) != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "advancing the created high-water mark");
+    }
+    return AW_OK;
+}
+
+static aw_result sq_created_get(void *b, int64_t *out)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_META_GET);
+    aw_result r = AW_OK;
+
+    s->error[0] = '\0';
+    bind_name(st, 1, META_CREATED_HIGH);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    } else {
+        r = sq_fail(s, AW_E_STORE, "reading the created high-water mark");
+    }
+    stmt_done(st);
+    return r;
+}
+
+static aw_result sq_check(void *b)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = NULL;
+    aw_result r = AW_E_STORE;
+    int rc;
+
+    s->error[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
+        return sq_fail(s, AW_E_STORE, "preparing the integrity check");
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *first = (const char *)sqlite3_column_text(st, 0);
+        if (first != NULL && strcmp(first, "ok") == 0) {
+            r = AW_OK;
+        } else {
+            /* The first problem found; the pragma reports up to 100. */
+            snprintf(s->error, sizeof(s->error), "integrity check: %s",
+                     first != NULL ? first : "(no message)");
+            r = AW_E_CORRUPT;
+        }
+    } else {
+        /* Extended codes: the primary code is the low byte. */
+        r = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ? AW_E_CORRUPT
+                                                                          : AW_E_STORE;
+        sq_fail(s, r, "integrity check");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+const aw_store_ops aw_store_sqlite_ops = {
+    .name = "sqlite",
+    .create = sq_create,
+    .open = sq_open,
+    .close = sq_close,
+    .last_error = sq_last_error,
+    .user_insert = sq_user_insert,
+    .user_select = sq_user_select,
+    .user_each = sq_user_each,
+    .user_revoke = sq_user_revoke,
+    .seq_advance = sq_seq_advance,
+    .created_advance = sq_created_advance,
+    .created_get = sq_created_get,
+    .users_generation = sq_users_generation,
+    .check = sq_check,
+};

@@ -1,0 +1,340 @@
+/* The storage front end: argument checks, user names, the master key file and sealing.
+ * Backends (backend.h) only ever see sealed keys. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "authwire/crypto.h"
+#include "backend.h"
+#include "files.h"
+
+#define MASTER_KEY_FILE "master.key"
+
+struct aw_store {
+    const aw_store_ops *ops;
+    void *backend;
+    uint8_t master[AW_AEAD_KEY_LEN];
+    char error[256]; /* set by this file; the backend's own otherwise */
+};
+
+bool aw_user_name_valid(const char *name)
+{
+    size_t n = 0;
+    if (name == NULL) {
+        return false;
+    }
+    for (; name[n] != '\0'; n++) {
+        char c = name[n];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (n == 0 || (c != '.' && c != '_' && c != '-'))) {
+            return false;
+        }
+        if (n == AW_USER_NAME_MAX) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+void aw_user_wipe(aw_user *u)
+{
+    if (u != NULL) {
+        aw_wipe(u->key, sizeof(u->key));
+        u->key_len = 0;
+    }
+}
+
+static aw_result master_path(const char *data_dir, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", data_dir, MASTER_KEY_FILE);
+    return n > 0 && (size_t)n < cap ? AW_OK : AW_E_INVALID_ARG;
+}
+
+aw_result aw_store_create(const char *data_dir)
+{
+    const aw_store_ops *ops = &aw_store_sqlite_ops;
+    char path[4096];
+    uint8_t master[AW_AEAD_KEY_LEN];
+    struct stat st;
+    aw_result r;
+
+    AW_ENSURE(data_dir != NULL, AW_E_INVALID_ARG);
+    AW_GUARD(master_path(data_dir, path, sizeof(path)));
+    if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return AW_E_NOT_FOUND;
+    }
+    AW_GUARD(aw_random(master, sizeof(master)));
+    r = aw_file_write_atomic(path, master, sizeof(master), 0600, AW_FILE_NO_REPLACE);
+    aw_wipe(master, sizeof(master));
+    AW_GUARD(r);
+    r = ops->create(data_dir);
+    if (r != AW_OK) {
+        /* No master key without its database: a retry starts clean. */
+        int saved = errno;
+        unlink(path);
+        errno = saved;
+    }
+    return r;
+}
+
+aw_result aw_store_open(const char *data_dir, aw_store **out)
+{
+    const aw_store_ops *ops = &aw_store_sqlite_ops;
+    char path[4096];
+    uint8_t *key = NULL;
+    size_t key_len = 0;
+    aw_store *s;
+    aw_result r;
+
+    AW_ENSURE(out != NULL, AW_E_INVALID_ARG);
+    *out = NULL;
+    AW_ENSURE(data_dir != NULL, AW_E_INVALID_ARG);
+    AW_GUARD(master_path(data_dir, path, sizeof(path)));
+    AW_GUARD(aw_crypto_init());
+    /* The permission check is made on the opened file: a master key others can read is
+     * refused, not used. */
+    r = aw_file_read(path, 4 * AW_AEAD_KEY_LEN, AW_FILE_PRIVATE, &key, &key_len);
+    if (r == AW_E_TOO_LARGE || (r == AW_OK && key_len != AW_AEAD_KEY_LEN)) {
+        aw_file_free(key, key_len);
+        return AW_E_CORRUPT;
+    }
+    AW_GUARD(r);
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        aw_file_free(key, key_len);
+        return AW_E_INTERNAL;
+    }
+    memcpy(s->master, key, AW_AEAD_KEY_LEN);
+    aw_file_free(key, key_len);
+    s->ops = ops;
+    r = ops->open(data_dir, &s->backend);
+    if (r != AW_OK) {
+        aw_store_close(s);
+        return r;
+    }
+    *out = s;
+    return AW_OK;
+}
+
+void aw_store_close(aw_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->backend != NULL) {
+        s->ops->close(s->backend);
+    }
+    aw_wipe(s->master, sizeof(s->master));
+    free(s);
+}
+
+const char *aw_store_last_error(const aw_store *s)
+{
+    if (s == NULL) {
+        return "";
+    }
+    return s->error[0] != '\0' ? s->error : s->ops->last_error(s->backend);
+}
+
+/* Starts a call: clears this file's message (the backend clears its own). */
+static void begin(aw_store *s)
+{
+    s->error[0] = '\0';
+}
+
+/* Associated data of a sealed user key: a domain label, the algorithm and the name. The
+ * name binds the key to its row (a sealed key copied to another user does not open); the
+ * algorithm stops a row's alg being switched, which would otherwise turn a stored Ed25519
+ * public key into an HMAC secret that anyone knows. */
+static size_t seal_aad(uint8_t *aad, size_t cap, aw_alg alg, const char *name)
+{
+    static const char label[] = "authwire/1 sealed user key";
+    size_t name_len = strlen(name);
+    size_t n = 0;
+    if (sizeof(label) + 1 + name_len > cap) {
+        return 0;
+    }
+    memcpy(aad, label, sizeof(label)); /* with its NUL, as a separator */
+    n += sizeof(label);
+    aad[n++] = (uint8_t)alg;
+    memcpy(aad + n, name, name_len);
+    return n + name_len;
+}
+
+static bool alg_valid(int64_t alg)
+{
+    return alg == AW_ALG_HMAC_SHA256 || alg == AW_ALG_ED25519;
+}
+
+static bool mode_valid(int64_t mode)
+{
+    return mode == AW_FRESH_TIMESTAMP || mode == AW_FRESH_SEQUENCE || mode == AW_FRESH_CHALLENGE;
+}
+
+aw_result aw_store_user_add(aw_store *s, const aw_user *u)
+{
+    aw_store_row row;
+    uint8_t aad[128];
+    size_t aad_len;
+    aw_result r;
+
+    AW_ENSURE(s != NULL && u != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    AW_ENSURE(aw_user_name_valid(u->name), AW_E_INVALID_ARG);
+    AW_ENSURE(alg_valid(u->alg) && mode_valid(u->mode), AW_E_INVALID_ARG);
+    /* HMAC: at least 128 bits (authwire makes 256); Ed25519: the 32-byte public key. */
+    AW_ENSURE(u->alg == AW_ALG_ED25519 ? u->key_len == AW_ED25519_PUBLIC_LEN
+                                       : u->key_len >= 16 && u->key_len <= AW_USER_KEY_MAX,
+              AW_E_INVALID_ARG);
+    AW_ENSURE(u->created_at >= 0 && u->revoked_at >= 0, AW_E_INVALID_ARG);
+    AW_ENSURE(u->seq_high_water <= (uint64_t)INT64_MAX, AW_E_INVALID_ARG);
+
+    memset(&row, 0, sizeof(row));
+    memcpy(row.name, u->name, strlen(u->name) + 1);
+    row.alg = u->alg;
+    row.mode = u->mode;
+    row.created_at = u->created_at;
+    row.revoked_at = u->revoked_at;
+    row.seq_high_water = u->seq_high_water;
+    aad_len = seal_aad(aad, sizeof(aad), u->alg, u->name);
+    r = aw_aead_seal(s->master, aad, aad_len, u->key, u->key_len, row.sealed_key,
+                     sizeof(row.sealed_key), &row.sealed_key_len);
+    if (r == AW_OK) {
+        r = s->ops->user_insert(s->backend, &row);
+    }
+    return r;
+}
+
+/* Row to user without the key; AW_E_CORRUPT for values no authwire wrote. */
+static aw_result row_to_user(aw_store *s, const aw_store_row *row, aw_user *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!alg_valid(row->alg) || !mode_valid(row->mode) || !aw_user_name_valid(row->name)) {
+        snprintf(s->error, sizeof(s->error), "user row '%.64s' has an unknown algorithm or mode",
+                 row->name);
+        return AW_E_CORRUPT;
+    }
+    memcpy(out->name, row->name, sizeof(out->name));
+    out->alg = (aw_alg)row->alg;
+    out->mode = (aw_fresh_mode)row->mode;
+    out->created_at = row->created_at;
+    out->revoked_at = row->revoked_at;
+    out->seq_high_water = row->seq_high_water;
+    return AW_OK;
+}
+
+aw_result aw_store_user_get(aw_store *s, const char *name, aw_user *out)
+{
+    aw_store_row row;
+    uint8_t aad[128];
+    size_t aad_len;
+    aw_result r;
+
+    AW_ENSURE(s != NULL && out != NULL, AW_E_INVALID_ARG);
+    memset(out, 0, sizeof(*out));
+    begin(s);
+    /* A name that cannot exist (e.g. a keyid from the network) is simply not found. */
+    if (!aw_user_name_valid(name)) {
+        return AW_E_NOT_FOUND;
+    }
+    r = s->ops->user_select(s->backend, name, &row);
+    if (r == AW_OK) {
+        r = row_to_user(s, &row, out);
+    }
+    if (r == AW_OK) {
+        aad_len = seal_aad(aad, sizeof(aad), out->alg, out->name);
+        r = aw_aead_open(s->master, aad, aad_len, row.sealed_key, row.sealed_key_len, out->key,
+                         sizeof(out->key), &out->key_len);
+        if (r != AW_OK) {
+            snprintf(s->error, sizeof(s->error),
+                     "the key of user '%s' does not unseal: another master.key, or the row "
+                     "was altered",
+                     name);
+            r = AW_E_CORRUPT;
+        } else if (out->alg == AW_ALG_ED25519 && out->key_len != AW_ED25519_PUBLIC_LEN) {
+            r = AW_E_CORRUPT;
+        }
+    }
+    if (r != AW_OK) {
+        aw_user_wipe(out);
+    }
+    return r;
+}
+
+typedef struct list_ctx {
+    aw_store *s;
+    aw_store_user_fn fn;
+    void *arg;
+} list_ctx;
+
+static aw_result list_row(const aw_store_row *row, void *arg)
+{
+    list_ctx *ctx = arg;
+    aw_user u;
+    AW_GUARD(row_to_user(ctx->s, row, &u));
+    return ctx->fn(&u, ctx->arg);
+}
+
+aw_result aw_store_user_list(aw_store *s, aw_store_user_fn fn, void *arg)
+{
+    list_ctx ctx = {s, fn, arg};
+    AW_ENSURE(s != NULL && fn != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->user_each(s->backend, list_row, &ctx);
+}
+
+aw_result aw_store_user_revoke(aw_store *s, const char *name, int64_t now)
+{
+    AW_ENSURE(s != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    /* 0 means "active": a revocation needs a real time. */
+    AW_ENSURE(now > 0, AW_E_INVALID_ARG);
+    if (!aw_user_name_valid(name)) {
+        return AW_E_NOT_FOUND;
+    }
+    return s->ops->user_revoke(s->backend, name, now);
+}
+
+aw_result aw_store_seq_advance(aw_store *s, const char *name, uint64_t high_water)
+{
+    AW_ENSURE(s != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    AW_ENSURE(high_water <= (uint64_t)INT64_MAX, AW_E_INVALID_ARG);
+    if (!aw_user_name_valid(name)) {
+        return AW_E_NOT_FOUND;
+    }
+    return s->ops->seq_advance(s->backend, name, high_water);
+}
+
+aw_result aw_store_created_advance(aw_store *s, int64_t created)
+{
+    AW_ENSURE(s != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->created_advance(s->backend, created);
+}
+
+aw_result aw_store_created_high_water(aw_store *s, int64_t *out)
+{
+    AW_ENSURE(s != NULL && out != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->created_get(s->backend, out);
+}
+
+aw_result aw_store_users_generation(aw_store *s, uint64_t *out)
+{
+    AW_ENSURE(s != NULL && out != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->users_generation(s->backend, out);
+}
+
+aw_result aw_store_check(aw_store *s)
+{
+    AW_ENSURE(s != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->check(s->backend);
+}
