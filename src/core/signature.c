@@ -198,6 +198,37 @@ typedef struct known_fields {
     aw_span first[F_COUNT]; /* the value of the first line */
 } known_fields;
 
+/* Eight bytes of p as a word (any byte order: both sides are loaded alike). */
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* aw_span_eq_nocase(name, lower) for a literal lower of name.len (8 or more) bytes made of
+ * lower-case letters, digits and '-', a word at a time: at a letter position (bit 0x40 set in
+ * the literal) the name's byte may differ from it in bit 0x20 only, which is exactly its
+ * upper-case form; at any other position it must be equal. */
+static inline bool name_is(aw_span name, const uint8_t *lower)
+{
+    const uint64_t letter_bits = 0x4040404040404040u;
+    size_t n = name.len;
+    for (size_t i = 0;; i += 8) {
+        if (i + 8 > n) {
+            i = n - 8; /* the last word overlaps the one before */
+        }
+        uint64_t lit = load64(lower + i);
+        uint64_t case_bit = (lit & letter_bits) >> 1;
+        if ((load64(name.ptr + i) | case_bit) != lit) {
+            return false;
+        }
+        if (i + 8 == n) {
+            return true;
+        }
+    }
+}
+
 static void find_fields(const aw_message *msg, known_fields *f)
 {
     memset(f, 0, sizeof(*f));
@@ -220,12 +251,7 @@ static void find_fields(const aw_message *msg, known_fields *f)
         default:
             continue;
         }
-        const uint8_t *lower = known_field_names[id].ptr;
-        size_t k = 0;
-        while (k < name.len && aw_ascii_lower(name.ptr[k]) == lower[k]) {
-            k++;
-        }
-        if (k == name.len && f->count[id]++ == 0) {
+        if (name_is(name, known_field_names[id].ptr) && f->count[id]++ == 0) {
             f->first[id] = msg->headers[i].value;
         }
     }
