@@ -586,11 +586,23 @@ static aw_result sf_parse_params(aw_cursor *c, unsigned flags, aw_arena *a,
     return AW_OK;
 }
 
+/* sf_parse_params without the call when no parameter follows (most inner-list items). */
+static inline aw_result sf_parse_params_if_any(aw_cursor *c, unsigned flags, aw_arena *a,
+                                               const aw_sf_param **params, size_t *n_params)
+{
+    if (aw_cursor_peek(c) != ';') {
+        *params = NULL;
+        *n_params = 0;
+        return AW_OK;
+    }
+    return sf_parse_params(c, flags, a, params, n_params);
+}
+
 /* Section 4.2.3: Parsing an Item. */
 static aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
 {
     AW_GUARD(sf_parse_bare_item(c, a, &out->value));
-    return sf_parse_params(c, flags, a, &out->params, &out->n_params);
+    return sf_parse_params_if_any(c, flags, a, &out->params, &out->n_params);
 }
 
 /* Section 4.2.1.2: Parsing an Inner List. */

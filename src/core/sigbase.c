@@ -65,12 +65,20 @@ static bool name_chars_ok(aw_span name)
     const uint64_t ones = 0x0101010101010101u;
     const uint64_t high = 0x8080808080808080u;
     size_t n = name.len;
-    for (size_t i = 0; i < n; i += 8) {
-        /* A short tail is padded with 'a', which passes every test. */
-        uint8_t chunk[8] = {'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'};
-        memcpy(chunk, name.ptr + i, n - i < 8 ? n - i : 8);
+    if (n < 8) {
+        uint8_t bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t b = name.ptr[i];
+            bad |= (uint8_t)((b <= 0x20) | (b >= 0x7f) | ((uint8_t)(b - 'A') < 26));
+        }
+        return bad == 0;
+    }
+    for (size_t i = 0;; i += 8) {
+        if (i + 8 > n) {
+            i = n - 8; /* the last word overlaps the one before */
+        }
         uint64_t x;
-        memcpy(&x, chunk, sizeof(x));
+        memcpy(&x, name.ptr + i, sizeof(x));
         if ((x & high) != 0) {
             return false;
         }
@@ -83,8 +91,10 @@ static bool name_chars_ok(aw_span name)
         if ((below_0x21 | del | upper) != 0) {
             return false;
         }
+        if (i + 8 == n) {
+            return true;
+        }
     }
-    return true;
 }
 
 static aw_result parse_component(const aw_sf_item *item, component *c)
