@@ -156,11 +156,53 @@ static void test_hex_writer_cursor_arena(void)
     CHECK(aw_span_cstr(NULL).len == 0);
 }
 
+/* The one-pass decoder against a bad character at every position of every length, with a
+ * buffer large enough and one too small (malformed must win). */
+static void test_decode_every_position(void)
+{
+    static const uint8_t bad[] = {'!', '=', '-', 0x00, 0x80, 0xff};
+    uint8_t data[48];
+    uint8_t text[80];
+    uint8_t out[64];
+    for (size_t len = 1; len <= sizeof(data); len++) {
+        for (size_t i = 0; i < len; i++) {
+            data[i] = (uint8_t)(i * 37 + len);
+        }
+        aw_writer w;
+        aw_writer_init(&w, text, sizeof(text));
+        aw_writer_base64(&w, data, len);
+        size_t n = 0;
+        CHECK_OK(aw_base64_decode((aw_span){text, w.len}, 0, out, sizeof(out), &n));
+        CHECK(n == len && memcmp(out, data, len) == 0);
+        size_t unpadded = w.len;
+        while (text[unpadded - 1] == '=') {
+            unpadded--;
+        }
+        for (size_t pos = 0; pos < unpadded; pos++) {
+            for (size_t k = 0; k < sizeof(bad); k++) {
+                if (bad[k] == '=' && pos == unpadded - 1) {
+                    continue; /* "xyz=" -> "xy==" may be a valid shorter text */
+                }
+                uint8_t saved = text[pos];
+                text[pos] = bad[k];
+                CHECK_RESULT(aw_base64_decode((aw_span){text, w.len}, 0, out, sizeof(out), &n),
+                             AW_E_MALFORMED);
+                CHECK_RESULT(aw_base64_decode((aw_span){text, w.len}, 0, out, len - 1, &n),
+                             AW_E_MALFORMED);
+                text[pos] = saved;
+            }
+        }
+        CHECK_RESULT(aw_base64_decode((aw_span){text, w.len}, 0, out, len - 1, &n),
+                     AW_E_BUFFER_TOO_SMALL);
+    }
+}
+
 int main(void)
 {
     test_rfc4648_vectors();
     test_round_trips();
     test_malformed();
     test_hex_writer_cursor_arena();
+    test_decode_every_position();
     return aw_test_finish("test_bytes");
 }

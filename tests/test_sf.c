@@ -1275,6 +1275,75 @@ static void test_character_classes(void)
     }
 }
 
+/* The RFC 8941 Section 4.2.5 string loop, byte by byte: the reference for the parser's
+ * one-scan fast path. Returns whether text (a whole item) is one valid string; *out gets
+ * the unescaped characters. */
+static bool reference_string(const uint8_t *text, size_t len, uint8_t *out, size_t *out_len)
+{
+    if (len < 2 || text[0] != '"') {
+        return false;
+    }
+    size_t n = 0;
+    for (size_t i = 1; i < len; i++) {
+        uint8_t ch = text[i];
+        if (ch == '\\') {
+            if (++i >= len || (text[i] != '"' && text[i] != '\\')) {
+                return false;
+            }
+            out[n++] = text[i];
+        } else if (ch == '"') {
+            *out_len = n;
+            return i == len - 1; /* nothing may follow the item */
+        } else if (ch < 0x20 || ch > 0x7e) {
+            return false;
+        } else {
+            out[n++] = ch;
+        }
+    }
+    return false;
+}
+
+/* Strings of every length around the 16-byte scan, with a special byte at every position
+ * (and the closing quote present or not), parse exactly as the RFC loop reads them. */
+static void test_string_scan(void)
+{
+    static const uint8_t specials[] = {'"', '\\', 0x00, 0x1f, 0x7f, 0x80, 0xff, ' ', '~'};
+    uint8_t text[64];
+    uint8_t want[64];
+    aw_arena a;
+    for (size_t len = 0; len < 40; len++) {
+        for (size_t pos = 0; pos <= len; pos++) {
+            for (size_t k = 0; k < sizeof(specials); k++) {
+                for (int closed = 0; closed < 2; closed++) {
+                    text[0] = '"';
+                    for (size_t i = 0; i < len; i++) {
+                        text[1 + i] = (uint8_t)('a' + i % 26);
+                    }
+                    if (pos < len) {
+                        text[1 + pos] = specials[k];
+                    }
+                    size_t n = 1 + len;
+                    if (closed) {
+                        text[n++] = '"';
+                    }
+                    size_t want_len = 0;
+                    bool ok = reference_string(text, n, want, &want_len);
+                    aw_arena_init(&a, g_arena_buf, ARENA_SIZE);
+                    aw_sf_item item;
+                    aw_result r = aw_sf_parse_item((aw_span){text, n}, &a, &item);
+                    CHECK_MSG(ok ? r == AW_OK : r == AW_E_SF_SYNTAX,
+                              "string of %zu with 0x%02x at %zu (closed %d): %s", len, specials[k],
+                              pos, closed, aw_result_name(r));
+                    if (ok && r == AW_OK) {
+                        CHECK(item.value.type == AW_SF_STRING &&
+                              same_bytes(item.value.str, want, want_len));
+                    }
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     g_arena_buf = malloc(ARENA_SIZE);
@@ -1290,6 +1359,7 @@ int main(void)
     test_non_ascii_and_bad_bytes();
     test_duplicate_keys();
     test_find_and_signature_input();
+    test_string_scan();
     free(g_arena_buf);
     return aw_test_finish("test_sf");
 }

@@ -1,6 +1,7 @@
 /* Signature base, sign and verify: RFC 9421 Appendix B.2.5 / B.2.6 reproduced byte for byte,
  * the derived-component examples of RFC 9421 Section 2, authwire/1 policy decisions, a
  * tampered twin at every byte of every covered part, response binding, and bad input. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -991,6 +992,240 @@ static void test_review_findings(keyring *ring)
     free(s);
 }
 
+/* ---- fast paths of aw_verify, each checked against the slow path it replaces ---------- */
+
+/* Verifies a parsed copy of signed whose header named name gets the name variant instead. */
+static aw_result verify_renamed(const char *signed_text, keyring *ring, const char *name,
+                                aw_span variant)
+{
+    parsed p;
+    CHECK_OK(parse_text(&p, signed_text, strlen(signed_text)));
+    bool found = false;
+    for (size_t i = 0; i < p.msg.n_headers; i++) {
+        if (aw_span_eq(p.headers[i].name, aw_span_cstr(name))) {
+            p.headers[i].name = variant;
+            found = true;
+        }
+    }
+    CHECK(found);
+    aw_policy policy;
+    aw_policy_authwire_request(&policy);
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    aw_verified v;
+    aw_result r = aw_verify(&p.msg, NULL, &policy, NOW, ring_lookup, ring, &arena, &v);
+    parsed_free(&p);
+    return r;
+}
+
+/* aw_verify finds Signature-Input, Signature and Content-Digest in one pass, comparing names
+ * a word at a time. Every case variant must still be found and every near miss (one bit
+ * off at any position, a CR for the '-') must not, exactly as aw_span_eq_nocase decides. */
+static void test_field_name_matching(keyring *ring)
+{
+    char *s = sign_text(typical_request, NULL, &ring->keys[0], "alice", NOW, NONCE);
+    static const struct {
+        const char *name;
+        aw_result when_missing;
+    } fields[] = {
+        {"Signature-Input", AW_E_SIG_MISSING},
+        {"Signature", AW_E_SIG_MISSING},
+        {"Content-Digest", AW_E_COMPONENT_MISSING},
+    };
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        const char *name = fields[f].name;
+        size_t n = strlen(name);
+        uint8_t variant[32];
+        /* Case variants: all lower, all upper, alternating. */
+        for (int mode = 0; mode < 3; mode++) {
+            for (size_t i = 0; i < n; i++) {
+                uint8_t b = (uint8_t)name[i];
+                bool up = mode == 1 || (mode == 2 && i % 2 == 0);
+                variant[i] = (uint8_t)(up ? toupper(b) : tolower(b));
+            }
+            CHECK_OK(verify_renamed(s, ring, name, (aw_span){variant, n}));
+        }
+        /* Near misses at every position; the answer follows aw_span_eq_nocase. */
+        static const uint8_t flips[] = {0x20, 0x01, 0x40, 0x80};
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k <= sizeof(flips); k++) {
+                memcpy(variant, name, n);
+                variant[i] = k < sizeof(flips) ? (uint8_t)(variant[i] ^ flips[k]) : '\r';
+                aw_span v = {variant, n};
+                bool same = aw_span_eq_nocase(v, aw_span_cstr(name));
+                aw_result r = verify_renamed(s, ring, name, v);
+                CHECK_MSG(same ? r == AW_OK : r == fields[f].when_missing,
+                          "%s with byte %zu changed to 0x%02x: %s", name, i, variant[i],
+                          aw_result_name(r));
+            }
+        }
+        /* One byte longer or shorter is another name. */
+        memcpy(variant, name, n);
+        variant[n] = 's';
+        CHECK_RESULT(verify_renamed(s, ring, name, (aw_span){variant, n + 1}),
+                     fields[f].when_missing);
+        CHECK_RESULT(verify_renamed(s, ring, name, (aw_span){variant, n - 1}),
+                     fields[f].when_missing);
+    }
+    free(s);
+}
+
+/* Signs a request covering the given inner-list contents, verifies it under the plain RFC
+ * 9421 policy, and checks the rebuilt base is the signer's, byte for byte. Covered identifiers
+ * without escapes are taken from the received text, others are re-serialised. */
+static void check_identifiers_round_trip(const char *components, keyring *ring)
+{
+    parsed p;
+    CHECK_OK(parse_text(&p, typical_request, strlen(typical_request)));
+    uint8_t digest_buf[128];
+    aw_writer dw;
+    aw_writer_init(&dw, digest_buf, sizeof(digest_buf));
+    CHECK_OK(aw_content_digest(p.msg.body, AW_DIGEST_SHA256, &dw));
+    size_t n = p.msg.n_headers;
+    p.headers[n++] = (aw_header){AW_SPAN_LIT("Content-Digest"), {dw.buf, dw.len}};
+    p.headers[n++] = (aw_header){AW_SPAN_LIT("x-a\"b"), AW_SPAN_LIT("quoted name")};
+    p.headers[n++] = (aw_header){AW_SPAN_LIT("x-back\\slash"), AW_SPAN_LIT("escaped name")};
+    p.msg.n_headers = n;
+    aw_sign_params sp = {.label = "sig1",
+                         .components = components,
+                         .has_created = true,
+                         .created = NOW,
+                         .keyid = AW_SPAN_LIT("alice")};
+    uint8_t si_buf[1024], sig_buf[256], base_buf[4096];
+    aw_writer si, sg, bw;
+    aw_writer_init(&si, si_buf, sizeof(si_buf));
+    aw_writer_init(&sg, sig_buf, sizeof(sig_buf));
+    aw_writer_init(&bw, base_buf, sizeof(base_buf));
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    CHECK_OK(aw_sign(&p.msg, NULL, &ring->keys[0], &sp, &arena, &si, &sg, &bw));
+    p.headers[n++] = (aw_header){AW_SPAN_LIT("Signature-Input"), aw_writer_span_of(&si)};
+    p.headers[n++] = (aw_header){AW_SPAN_LIT("Signature"), aw_writer_span_of(&sg)};
+    p.msg.n_headers = n;
+    aw_policy policy;
+    aw_policy_rfc9421(&policy);
+    aw_verified v;
+    CHECK_OK(aw_verify(&p.msg, NULL, &policy, NOW, ring_lookup, ring, &arena, &v));
+    CHECK_MSG(aw_span_eq(v.base, aw_writer_span_of(&bw)), "base differs for %s", components);
+    parsed_free(&p);
+}
+
+static void test_identifier_fast_path(keyring *ring)
+{
+    check_identifiers_round_trip("\"@method\" \"@path\" \"content-digest\"", ring);
+    check_identifiers_round_trip("\"x-a\\\"b\" \"@query\" \"x-back\\\\slash\"", ring);
+    check_identifiers_round_trip("\"content-digest\";sf \"@authority\" \"host\";bs", ring);
+    check_identifiers_round_trip("\"content-digest\";key=\"sha-256\" \"user-agent\"", ring);
+    check_identifiers_round_trip("\"@query-param\";name=\"to\" \"content-type\"", ring);
+}
+
+/* The base builder checks component names (visible ASCII, no upper case) a word at a time
+ * and covered values 16 bytes at a time: compare both with a byte-by-byte reading for every
+ * length around the word sizes and a bad byte at every position. */
+static void test_word_at_a_time_checks(void)
+{
+    static const uint8_t bad_name_bytes[] = {0x00, 0x20, 0x7f, 0x80, 0xff, 'A', 'Z', '@' + 0};
+    static const uint8_t value_bytes[] = {0x00, 0x08, '\t', 0x0a, 0x1f,
+                                          0x20, 0x7e, 0x7f, 0x80, 0xff};
+    uint8_t name[40];
+    uint8_t value[40];
+    uint8_t base_buf[512];
+    aw_arena arena;
+    for (size_t len = 1; len < sizeof(name); len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof(bad_name_bytes); k++) {
+                memset(name, 'x', len);
+                name[pos] = bad_name_bytes[k];
+                uint8_t b = name[pos];
+                bool ok = !(b <= 0x20 || b >= 0x7f || (b >= 'A' && b <= 'Z'));
+                aw_header h = {{name, len}, AW_SPAN_LIT("v")};
+                aw_message m = {.method = AW_SPAN_LIT("GET"),
+                                .target = AW_SPAN_LIT("/"),
+                                .scheme = AW_SPAN_LIT("https"),
+                                .authority = AW_SPAN_LIT("a.example"),
+                                .headers = &h,
+                                .n_headers = 1};
+                aw_sf_item item = {{AW_SF_STRING, 0, {name, len}}, NULL, 0};
+                aw_sf_member member = {.item = {{AW_SF_INNER_LIST, 0, {NULL, 0}}, NULL, 0},
+                                       .inner = &item,
+                                       .n_inner = 1};
+                aw_writer w;
+                aw_writer_init(&w, base_buf, sizeof(base_buf));
+                aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+                aw_result r = aw_sigbase_build(&m, NULL, &member, &arena, &w);
+                /* A valid name is found (or, with '@' first, an unknown derived name). */
+                aw_result want = !ok ? AW_E_COMPONENT_UNKNOWN
+                                     : (name[0] == '@' ? AW_E_COMPONENT_UNKNOWN : AW_OK);
+                CHECK_MSG(r == want, "name length %zu, 0x%02x at %zu: %s", len, b, pos,
+                          aw_result_name(r));
+            }
+        }
+    }
+    for (size_t len = 0; len < sizeof(value); len++) {
+        for (size_t pos = 0; pos < (len > 0 ? len : 1); pos++) {
+            for (size_t k = 0; k < sizeof(value_bytes); k++) {
+                memset(value, 'v', len);
+                if (len > 0) {
+                    value[pos] = value_bytes[k];
+                }
+                bool ok = true;
+                for (size_t i = 0; i < len; i++) {
+                    ok = ok && ((value[i] >= 0x20 && value[i] <= 0x7e) || value[i] == '\t');
+                }
+                aw_header h = {AW_SPAN_LIT("x-v"), {value, len}};
+                aw_message m = {.method = AW_SPAN_LIT("GET"),
+                                .target = AW_SPAN_LIT("/"),
+                                .scheme = AW_SPAN_LIT("https"),
+                                .authority = AW_SPAN_LIT("a.example"),
+                                .headers = &h,
+                                .n_headers = 1};
+                aw_sf_item item = {{AW_SF_STRING, 0, AW_SPAN_LIT("x-v")}, NULL, 0};
+                aw_sf_member member = {.item = {{AW_SF_INNER_LIST, 0, {NULL, 0}}, NULL, 0},
+                                       .inner = &item,
+                                       .n_inner = 1};
+                aw_writer w;
+                aw_writer_init(&w, base_buf, sizeof(base_buf));
+                aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+                aw_result r = aw_sigbase_build(&m, NULL, &member, &arena, &w);
+                CHECK_MSG(r == (ok ? AW_OK : AW_E_FIELD_INVALID),
+                          "value length %zu, 0x%02x at %zu: %s", len, value[pos], pos,
+                          aw_result_name(r));
+            }
+        }
+    }
+}
+
+/* The Content-Digest fast path decodes the received sha-256 strictly; a non-canonical but
+ * lenient-valid text (non-zero pad bits) of the right digest still passes via the full parse,
+ * and a wrong one fails, as before. */
+static void test_digest_fast_path(void)
+{
+    parsed p;
+    CHECK_OK(parse_text(&p, typical_request, strlen(typical_request)));
+    uint8_t text[128];
+    aw_writer w;
+    aw_writer_init(&w, text, sizeof(text));
+    CHECK_OK(aw_content_digest(p.msg.body, AW_DIGEST_SHA256, &w));
+    CHECK(w.len == 54 && text[51] != '=' && text[52] == '=');
+    size_t n = p.msg.n_headers;
+    p.headers[n] = (aw_header){AW_SPAN_LIT("Content-Digest"), {text, w.len}};
+    p.msg.n_headers = n + 1;
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    CHECK_OK(aw_content_digest_check(&p.msg, &arena));
+    /* The last character before '=' carries 2 pad bits: set one. */
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t v = (size_t)(strchr(b64, text[51]) - b64);
+    CHECK((v & 3) == 0);
+    text[51] = (uint8_t)b64[v | 1];
+    CHECK_OK(aw_content_digest_check(&p.msg, &arena));
+    text[51] = (uint8_t)b64[(v + 4) & 63];
+    CHECK_RESULT(aw_content_digest_check(&p.msg, &arena), AW_E_DIGEST_MISMATCH);
+    text[51] = '!';
+    CHECK_RESULT(aw_content_digest_check(&p.msg, &arena), AW_E_SF_SYNTAX);
+    parsed_free(&p);
+}
+
 int main(void)
 {
     CHECK_OK(aw_crypto_init());
@@ -1016,6 +1251,10 @@ int main(void)
     test_rfc_response_message(&ring);
     test_bad_input(&ring);
     test_review_findings(&ring);
+    test_field_name_matching(&ring);
+    test_identifier_fast_path(&ring);
+    test_word_at_a_time_checks();
+    test_digest_fast_path();
 
     key_free(&ring.keys[0]);
     key_free(&ring.keys[1]);

@@ -181,7 +181,8 @@ size_t aw_base64_encoded_len(size_t len);
 /* RFC 4648 base64 decode, standard alphabet, no whitespace. Strict by default ('=' padding
  * required, pad bits zero); the flags relax that where RFC 8941 Section 4.2.7 asks parsers
  * to be lenient. Writes at most out_cap bytes; *out_len gets the count. AW_E_MALFORMED on bad
- * input, AW_E_BUFFER_TOO_SMALL when out_cap is too small. */
+ * input, AW_E_BUFFER_TOO_SMALL when out_cap is too small. After a failure out may hold part of
+ * a decoding: discard (or wipe) it. */
 #define AW_BASE64_ALLOW_NO_PADDING   1u
 #define AW_BASE64_ALLOW_NONZERO_BITS 2u
 #define AW_BASE64_URL                4u /* base64url alphabet (RFC 4648 Section 5), no padding */

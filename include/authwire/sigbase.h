@@ -37,6 +37,10 @@ typedef struct aw_sigbase_opts {
      * value instead of re-serialising it. Equal to the canonical form for every conforming
      * signer; a verifier that gets a mismatch retries with the canonical form. */
     bool params_as_received;
+    /* Fields of msg (not of request) looked up already: each name in lower case with the
+     * value aw_message_field gives for it. Fields not listed are looked up in msg. */
+    const aw_header *fields;
+    size_t n_fields;
 } aw_sigbase_opts;
 
 /* aw_sigbase_build with shortcuts; opts may be NULL. */

@@ -171,25 +171,37 @@ aw_result aw_base64_decode(aw_span in, unsigned flags, uint8_t *out, size_t out_
     } else if (rem != 0 && !url) {
         AW_ENSURE((flags & AW_BASE64_ALLOW_NO_PADDING) != 0, AW_E_MALFORMED);
     }
-    /* Validate every character before reporting a size problem, so malformed input is
-     * always called malformed. */
-    uint8_t bad = 0;
-    for (size_t i = 0; i < len; i++) {
-        bad |= values[in.ptr[i]];
-    }
-    AW_ENSURE((bad & 0xc0) == 0, AW_E_MALFORMED);
     size_t need = len / 4 * 3 + (rem == 0 ? 0 : rem - 1);
-    AW_ENSURE(need <= out_cap, AW_E_BUFFER_TOO_SMALL);
-
     size_t o = 0;
     size_t i = 0;
+    uint8_t bad = 0;
+    if (need > out_cap) {
+        /* Validate every character before reporting a size problem, so malformed input is
+         * always called malformed. */
+        for (i = 0; i < len; i++) {
+            bad |= values[in.ptr[i]];
+        }
+        AW_ENSURE((bad & 0xc0) == 0, AW_E_MALFORMED);
+        return AW_E_BUFFER_TOO_SMALL;
+    }
+    /* One pass: decode and collect the invalid-character bits (0xff in the table). On
+     * failure out holds garbage, which the caller discards with the error. */
     for (; i + 4 <= len; i += 4) {
-        uint32_t v = (uint32_t)values[in.ptr[i]] << 18 | (uint32_t)values[in.ptr[i + 1]] << 12 |
-                     (uint32_t)values[in.ptr[i + 2]] << 6 | values[in.ptr[i + 3]];
+        uint8_t a = values[in.ptr[i]];
+        uint8_t b = values[in.ptr[i + 1]];
+        uint8_t c = values[in.ptr[i + 2]];
+        uint8_t d = values[in.ptr[i + 3]];
+        bad |= (uint8_t)(a | b | c | d);
+        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
         out[o++] = (uint8_t)(v >> 16);
         out[o++] = (uint8_t)(v >> 8);
         out[o++] = (uint8_t)v;
     }
+    for (size_t k = i; k < len; k++) {
+        bad |= values[in.ptr[k]];
+    }
+    AW_ENSURE((bad & 0xc0) == 0, AW_E_MALFORMED);
+
     uint32_t tail = 0;
     unsigned bits = 0;
     for (; i < len; i++) {

@@ -12,6 +12,11 @@
 #include <stddef.h>
 #include <string.h>
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define SF_SSE2 1
+#endif
+
 /* Integers have at most 15 digits (RFC 8941 Section 3.3.1); decimals at most 12 integer
  * and 3 fractional digits (Section 3.3.2), which in thousandths is the same bound. */
 #define SF_MAX_INTEGER 999999999999999LL
@@ -107,11 +112,6 @@ static bool sf_is_key_start(int c)
 static bool sf_is_key_char(int c)
 {
     return sf_is(c, SF_KEY_CHAR);
-}
-
-static bool sf_is_b64_char(int c)
-{
-    return sf_is(c, SF_B64);
 }
 
 /* ---- cursor helpers ---- */
@@ -393,27 +393,51 @@ static bool sf_all_printable(const uint8_t *p, size_t n)
     return bad == 0;
 }
 
-/* Section 4.2.5: Parsing a String. The closing DQUOTE is found with memchr; a string
- * without escapes (the usual case) is checked in one pass and borrows from the input. One
- * with escapes is checked by the RFC's loop and unescaped into exactly its arena bytes. */
+/* The length of the longest prefix of p[0..n) whose bytes may stand unescaped in a string:
+ * visible ASCII or SP, but neither DQUOTE nor backslash (Section 4.2.5). */
+static size_t sf_plain_prefix(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+#ifdef SF_SSE2
+    /* 16 bytes at a time while the input lasts (never past its end). Signed compares: a
+     * byte from 0x80 is negative, so it counts as below SP and stops the prefix. */
+    const __m128i sp = _mm_set1_epi8(0x20);
+    const __m128i del = _mm_set1_epi8(0x7f);
+    const __m128i dquote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i stop =
+            _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, dquote), _mm_cmpeq_epi8(x, backslash)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+        if (mask != 0) {
+            return i + (size_t)__builtin_ctz(mask);
+        }
+    }
+#endif
+    while (i < n && p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '"' && p[i] != '\\') {
+        i++;
+    }
+    return i;
+}
+
+/* Section 4.2.5: Parsing a String. One scan finds the end of the plain prefix: a DQUOTE
+ * there ends a string without escapes (the usual case), which borrows from the input. A
+ * backslash there means escapes: the RFC's loop checks the string and unescapes it into
+ * exactly its arena bytes. Anything else (a control byte, DEL, the end) fails. */
 static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
 {
     AW_ENSURE(aw_cursor_eat(c, '"'), AW_E_SF_SYNTAX);
     aw_span rest = aw_cursor_rest(c);
-    const uint8_t *quote = rest.len > 0 ? memchr(rest.ptr, '"', rest.len) : NULL;
-    AW_ENSURE(quote != NULL, AW_E_SF_SYNTAX); /* step 4: no closing DQUOTE */
-    size_t span = (size_t)(quote - rest.ptr);
-    if (span == 0) {
-        aw_cursor_next(c);
-        *out = (aw_span){sf_empty, 0};
-        return AW_OK;
-    }
-    if (memchr(rest.ptr, '\\', span) == NULL) {
-        AW_ENSURE(sf_all_printable(rest.ptr, span), AW_E_SF_SYNTAX);
-        *out = (aw_span){rest.ptr, span};
+    size_t span = sf_plain_prefix(rest.ptr, rest.len);
+    AW_ENSURE(span < rest.len, AW_E_SF_SYNTAX); /* step 4: no closing DQUOTE */
+    if (rest.ptr[span] == '"') {
+        *out = span == 0 ? (aw_span){sf_empty, 0} : (aw_span){rest.ptr, span};
         c->pos += span + 1;
         return AW_OK;
     }
+    AW_ENSURE(rest.ptr[span] == '\\', AW_E_SF_SYNTAX); /* step 3.4 */
     /* With escapes the first DQUOTE may be escaped: run the RFC's loop. */
     aw_cursor scan = *c;
     size_t n = 0;
@@ -462,28 +486,37 @@ static aw_result sf_parse_token(aw_cursor *c, aw_span *out)
 static aw_result sf_parse_bytes(aw_cursor *c, aw_arena *a, aw_span *out)
 {
     AW_ENSURE(aw_cursor_eat(c, ':'), AW_E_SF_SYNTAX);
-    aw_cursor mark = *c;
-    for (;;) {
-        int ch = aw_cursor_peek(c);
-        AW_ENSURE(ch >= 0, AW_E_SF_SYNTAX); /* step 2: no closing ":" */
-        if (ch == ':') {
-            break;
-        }
-        AW_ENSURE(sf_is_b64_char(ch), AW_E_SF_SYNTAX); /* step 6 */
-        aw_cursor_next(c);
-    }
-    aw_span b64 = sf_consumed_since(&mark, c);
-    aw_cursor_next(c); /* the closing ":" */
+    aw_span rest = aw_cursor_rest(c);
+    const uint8_t *end = rest.len > 0 ? memchr(rest.ptr, ':', rest.len) : NULL;
+    AW_ENSURE(end != NULL, AW_E_SF_SYNTAX); /* step 2: no closing ":" */
+    aw_span b64 = {rest.ptr, (size_t)(end - rest.ptr)};
+    c->pos += b64.len + 1; /* the sequence and the closing ":" */
     if (b64.len == 0) {
         *out = (aw_span){sf_empty, 0};
         return AW_OK;
     }
     size_t cap = b64.len / 4 * 3 + 3;
+    const unsigned flags = AW_BASE64_ALLOW_NO_PADDING | AW_BASE64_ALLOW_NONZERO_BITS;
+    size_t n = 0;
+    uint8_t small[96];
+    if (cap <= sizeof(small) && aw_base64_decode(b64, flags, small, sizeof(small), &n) == AW_OK) {
+        /* The usual case (a signature, a digest): decoded on the stack, which checked every
+         * character, then copied into the arena. */
+        uint8_t *buf = aw_arena_alloc(a, cap, 1);
+        AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
+        memcpy(buf, small, n);
+        *out = (aw_span){buf, n};
+        return AW_OK;
+    }
+    /* Step 6, branch-free over the whole sequence: the base64 alphabet and "=". */
+    uint8_t ok = SF_B64;
+    for (size_t i = 0; i < b64.len; i++) {
+        ok &= sf_class[b64.ptr[i]];
+    }
+    AW_ENSURE((ok & SF_B64) != 0, AW_E_SF_SYNTAX);
     uint8_t *buf = aw_arena_alloc(a, cap, 1);
     AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
-    size_t n = 0;
-    aw_result r = aw_base64_decode(b64, AW_BASE64_ALLOW_NO_PADDING | AW_BASE64_ALLOW_NONZERO_BITS,
-                                   buf, cap, &n);
+    aw_result r = aw_base64_decode(b64, flags, buf, cap, &n);
     if (r == AW_E_MALFORMED) {
         return AW_E_SF_SYNTAX;
     }
@@ -553,11 +586,23 @@ static aw_result sf_parse_params(aw_cursor *c, unsigned flags, aw_arena *a,
     return AW_OK;
 }
 
+/* sf_parse_params without the call when no parameter follows (most inner-list items). */
+static inline aw_result sf_parse_params_if_any(aw_cursor *c, unsigned flags, aw_arena *a,
+                                               const aw_sf_param **params, size_t *n_params)
+{
+    if (aw_cursor_peek(c) != ';') {
+        *params = NULL;
+        *n_params = 0;
+        return AW_OK;
+    }
+    return sf_parse_params(c, flags, a, params, n_params);
+}
+
 /* Section 4.2.3: Parsing an Item. */
 static aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
 {
     AW_GUARD(sf_parse_bare_item(c, a, &out->value));
-    return sf_parse_params(c, flags, a, &out->params, &out->n_params);
+    return sf_parse_params_if_any(c, flags, a, &out->params, &out->n_params);
 }
 
 /* Section 4.2.1.2: Parsing an Inner List. */

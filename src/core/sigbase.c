@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Structured types of the fields we know, needed for ;sf and ;key (RFC 9421 Section 2.1.1:
  * the verifier must know the field's type to re-serialise it). */
 typedef enum field_sf_type {
@@ -53,17 +57,54 @@ typedef struct component {
     aw_span qname;
 } component;
 
+/* Whether every byte of name is visible ASCII (0x21..0x7e) and not an upper-case letter.
+ * Eight bytes at a time with the exact "has a byte less than / between" word tests of Sean
+ * Anderson's bit hacks, valid once no byte has its top bit set (checked first). */
+static bool name_chars_ok(aw_span name)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t high = 0x8080808080808080u;
+    size_t n = name.len;
+    if (n < 8) {
+        uint8_t bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t b = name.ptr[i];
+            bad |= (uint8_t)((b <= 0x20) | (b >= 0x7f) | ((uint8_t)(b - 'A') < 26));
+        }
+        return bad == 0;
+    }
+    for (size_t i = 0;; i += 8) {
+        if (i + 8 > n) {
+            i = n - 8; /* the last word overlaps the one before */
+        }
+        uint64_t x;
+        memcpy(&x, name.ptr + i, sizeof(x));
+        if ((x & high) != 0) {
+            return false;
+        }
+        uint64_t below_0x21 = (x - ones * 0x21) & ~x & high;
+        uint64_t y = x ^ (ones * 0x7f);
+        uint64_t del = (y - ones) & ~y & high;
+        /* Bytes strictly between 0x40 and 0x5b: 'A'..'Z'. */
+        uint64_t upper = (ones * (127 + 0x5b) - (x & ones * 127)) & ~x &
+                         ((x & ones * 127) + ones * (127 - 0x40)) & high;
+        if ((below_0x21 | del | upper) != 0) {
+            return false;
+        }
+        if (i + 8 == n) {
+            return true;
+        }
+    }
+}
+
 static aw_result parse_component(const aw_sf_item *item, component *c)
 {
     memset(c, 0, sizeof(*c));
     AW_ENSURE(item->value.type == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
     c->name = item->value.str;
     AW_ENSURE(c->name.len > 0, AW_E_COMPONENT_UNKNOWN);
-    for (size_t i = 0; i < c->name.len; i++) {
-        uint8_t b = c->name.ptr[i];
-        /* Field names in identifiers are lower case (Section 2.1). */
-        AW_ENSURE(b > 0x20 && b < 0x7f && !(b >= 'A' && b <= 'Z'), AW_E_COMPONENT_UNKNOWN);
-    }
+    /* Visible ASCII, and field names in identifiers are lower case (Section 2.1). */
+    AW_ENSURE(name_chars_ok(c->name), AW_E_COMPONENT_UNKNOWN);
     for (size_t i = 0; i < item->n_params; i++) {
         const aw_sf_param *p = &item->params[i];
         bool is_true = p->value.type == AW_SF_BOOLEAN && p->value.integer == 1;
@@ -100,15 +141,43 @@ static aw_result parse_component(const aw_sf_item *item, component *c)
 
 /* Covered values must be visible ASCII, SP or HTAB: the base is ASCII (Section 2.5), and
  * obs-text could be rendered differently by signer and verifier. */
-static aw_result write_ascii_value(aw_writer *out, aw_span v)
+static bool ascii_value_ok(const uint8_t *p, size_t n)
 {
-    /* Branch-free so that it vectorises; this runs over every covered byte. */
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* 16 bytes at a time; the last block overlaps the one before when n is not a multiple
+     * of 16. Signed compares: bytes from 0x80 are negative, so "below SP" catches them. */
+    if (n >= 16) {
+        const __m128i sp = _mm_set1_epi8(0x20);
+        const __m128i tab = _mm_set1_epi8('\t');
+        const __m128i del = _mm_set1_epi8(0x7f);
+        __m128i bad = _mm_setzero_si128();
+        for (;; i += 16) {
+            if (i + 16 > n) {
+                i = n - 16;
+            }
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            __m128i ctl = _mm_andnot_si128(_mm_cmpeq_epi8(x, tab), _mm_cmplt_epi8(x, sp));
+            bad = _mm_or_si128(bad, _mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
+            if (i + 16 == n) {
+                break;
+            }
+        }
+        return _mm_movemask_epi8(bad) == 0;
+    }
+#endif
+    /* Branch-free so that it vectorises where SSE2 is not used. */
     uint8_t bad = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        uint8_t b = v.ptr[i];
+    for (; i < n; i++) {
+        uint8_t b = p[i];
         bad |= (uint8_t)(((b < 0x20) & (b != '\t')) | (b > 0x7e));
     }
-    AW_ENSURE(bad == 0, AW_E_FIELD_INVALID);
+    return bad == 0;
+}
+
+static aw_result write_ascii_value(aw_writer *out, aw_span v)
+{
+    AW_ENSURE(ascii_value_ok(v.ptr, v.len), AW_E_FIELD_INVALID);
     aw_writer_span(out, v);
     return AW_OK;
 }
@@ -125,11 +194,22 @@ aw_result aw_sigbase_authority(const aw_message *req, aw_writer *out)
                memcmp(a.ptr + a.len - 3, ":80", 3) == 0) {
         a.len -= 3;
     }
+    uint8_t bad = 0;
     for (size_t i = 0; i < a.len; i++) {
-        uint8_t b = a.ptr[i];
-        AW_ENSURE(b > 0x20 && b < 0x7f, AW_E_FIELD_INVALID);
-        aw_writer_byte(out, aw_ascii_lower(b));
+        bad |= (uint8_t)((a.ptr[i] <= 0x20) | (a.ptr[i] >= 0x7f));
     }
+    AW_ENSURE(bad == 0, AW_E_FIELD_INVALID);
+    if (out->overflow || a.len > out->cap - out->len) {
+        for (size_t i = 0; i < a.len; i++) {
+            aw_writer_byte(out, aw_ascii_lower(a.ptr[i])); /* sets the overflow */
+        }
+        return AW_OK;
+    }
+    uint8_t *dst = out->buf + out->len;
+    for (size_t i = 0; i < a.len; i++) {
+        dst[i] = aw_ascii_lower(a.ptr[i]);
+    }
+    out->len += a.len;
     return AW_OK;
 }
 
@@ -227,26 +307,84 @@ static aw_result write_scheme(const aw_message *src, aw_writer *out)
     return AW_OK;
 }
 
-static aw_result write_derived(const aw_message *src, const component *c, aw_writer *out)
+typedef enum derived_id {
+    D_UNKNOWN,
+    D_STATUS,
+    D_METHOD,
+    D_AUTHORITY,
+    D_SCHEME,
+    D_TARGET_URI,
+    D_REQUEST_TARGET,
+    D_PATH,
+    D_QUERY,
+} derived_id;
+
+#define NAME_IS(n, lit) ((n).len == sizeof(lit) - 1 && memcmp((n).ptr, lit, sizeof(lit) - 1) == 0)
+
+/* Derived component names, dispatched on the length first. */
+static derived_id derived_of(aw_span n)
 {
-    aw_span n = c->name;
-    if (aw_span_eq(n, AW_SPAN_LIT("@status"))) {
+    switch (n.len) {
+    case 5:
+        return NAME_IS(n, "@path") ? D_PATH : D_UNKNOWN;
+    case 6:
+        return NAME_IS(n, "@query") ? D_QUERY : D_UNKNOWN;
+    case 7:
+        if (NAME_IS(n, "@method")) {
+            return D_METHOD;
+        }
+        if (NAME_IS(n, "@status")) {
+            return D_STATUS;
+        }
+        return NAME_IS(n, "@scheme") ? D_SCHEME : D_UNKNOWN;
+    case 10:
+        return NAME_IS(n, "@authority") ? D_AUTHORITY : D_UNKNOWN;
+    case 11:
+        return NAME_IS(n, "@target-uri") ? D_TARGET_URI : D_UNKNOWN;
+    case 15:
+        return NAME_IS(n, "@request-target") ? D_REQUEST_TARGET : D_UNKNOWN;
+    default:
+        return D_UNKNOWN;
+    }
+}
+
+/* aw_message_target_parts of the last message asked about, split once per base. */
+typedef struct target_cache {
+    const aw_message *src;
+    aw_result r;
+    aw_span path;
+    aw_span query;
+    bool has_query;
+} target_cache;
+
+static aw_result target_parts(const aw_message *src, target_cache *tc)
+{
+    if (tc->src != src) {
+        tc->src = src;
+        tc->r = aw_message_target_parts(src, &tc->path, &tc->query, &tc->has_query);
+    }
+    return tc->r;
+}
+
+static aw_result write_derived(const aw_message *src, const component *c, target_cache *tc,
+                               aw_writer *out)
+{
+    derived_id id = derived_of(c->name);
+    if (id == D_STATUS) {
         AW_ENSURE(src->is_response, AW_E_COMPONENT_UNKNOWN);
         aw_writer_i64(out, src->status);
         return AW_OK;
     }
     /* Every other derived component describes a request. */
     AW_ENSURE(!src->is_response, AW_E_COMPONENT_UNKNOWN);
-    if (aw_span_eq(n, AW_SPAN_LIT("@method"))) {
+    switch (id) {
+    case D_METHOD:
         return write_ascii_value(out, src->method);
-    }
-    if (aw_span_eq(n, AW_SPAN_LIT("@authority"))) {
+    case D_AUTHORITY:
         return aw_sigbase_authority(src, out);
-    }
-    if (aw_span_eq(n, AW_SPAN_LIT("@scheme"))) {
+    case D_SCHEME:
         return write_scheme(src, out);
-    }
-    if (aw_span_eq(n, AW_SPAN_LIT("@target-uri"))) {
+    case D_TARGET_URI:
         if (src->target.len > 0 && src->target.ptr[0] != '/') {
             return write_ascii_value(out, src->target); /* already absolute-form */
         }
@@ -254,22 +392,20 @@ static aw_result write_derived(const aw_message *src, const component *c, aw_wri
         aw_writer_cstr(out, "://");
         AW_GUARD(aw_sigbase_authority(src, out));
         return write_ascii_value(out, src->target);
-    }
-    if (aw_span_eq(n, AW_SPAN_LIT("@request-target"))) {
+    case D_REQUEST_TARGET:
         return write_ascii_value(out, src->target);
+    default:
+        break;
     }
-    aw_span path;
-    aw_span query;
-    bool has_query;
-    AW_GUARD(aw_message_target_parts(src, &path, &query, &has_query));
-    if (aw_span_eq(n, AW_SPAN_LIT("@path"))) {
+    AW_GUARD(target_parts(src, tc));
+    if (id == D_PATH) {
         /* An empty path is "/" (Section 2.2.6). */
-        return write_ascii_value(out, path.len > 0 ? path : AW_SPAN_LIT("/"));
+        return write_ascii_value(out, tc->path.len > 0 ? tc->path : AW_SPAN_LIT("/"));
     }
-    if (aw_span_eq(n, AW_SPAN_LIT("@query"))) {
+    if (id == D_QUERY) {
         /* With no query the value is "?" (Section 2.2.7). */
         aw_writer_byte(out, '?');
-        return write_ascii_value(out, query);
+        return write_ascii_value(out, tc->query);
     }
     return AW_E_COMPONENT_UNKNOWN;
 }
@@ -305,8 +441,8 @@ static aw_result write_structured(aw_span value, field_sf_type type, const compo
     }
 }
 
-static aw_result write_field(const aw_message *src, const component *c, aw_arena *arena,
-                             aw_writer *out)
+static aw_result write_field(const aw_message *src, const component *c, const aw_header *cached,
+                             size_t n_cached, aw_arena *arena, aw_writer *out)
 {
     if (c->bs) {
         /* ;bs wraps each field line as a byte sequence, joined with ", " (Section 2.1.3). */
@@ -325,7 +461,18 @@ static aw_result write_field(const aw_message *src, const component *c, aw_arena
         return AW_OK;
     }
     aw_span value;
-    AW_GUARD(aw_message_field(src, c->name, arena, &value));
+    const aw_header *hit = NULL;
+    for (size_t i = 0; i < n_cached; i++) {
+        if (aw_span_eq(cached[i].name, c->name)) {
+            hit = &cached[i];
+            break;
+        }
+    }
+    if (hit != NULL) {
+        value = hit->value;
+    } else {
+        AW_GUARD(aw_message_field(src, c->name, arena, &value));
+    }
     if (c->sf || c->has_key) {
         field_sf_type type = field_type(c->name);
         AW_ENSURE(type != FIELD_NOT_SF, AW_E_COMPONENT_UNKNOWN);
@@ -348,6 +495,7 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
     AW_ENSURE(params->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
     uint8_t ident_buf[AW_SIGBASE_MAX_COMPONENTS][256];
     aw_span idents[AW_SIGBASE_MAX_COMPONENTS];
+    target_cache tc = {NULL, AW_OK, {NULL, 0}, {NULL, 0}, false};
 
     for (size_t i = 0; i < params->n_inner; i++) {
         const aw_sf_item *item = &params->inner[i];
@@ -383,9 +531,11 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
         aw_writer_span(out, idents[i]);
         aw_writer_cstr(out, ": ");
         if (c.name.ptr[0] == '@') {
-            AW_GUARD(write_derived(src, &c, out));
+            AW_GUARD(write_derived(src, &c, &tc, out));
+        } else if (src == msg && opts != NULL) {
+            AW_GUARD(write_field(src, &c, opts->fields, opts->n_fields, arena, out));
         } else {
-            AW_GUARD(write_field(src, &c, arena, out));
+            AW_GUARD(write_field(src, &c, NULL, 0, arena, out));
         }
         aw_writer_byte(out, '\n');
     }

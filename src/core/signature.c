@@ -180,15 +180,104 @@ aw_result aw_sign(const aw_message *msg, const aw_message *request, const aw_key
     return aw_writer_result(signature);
 }
 
+/* The fields a verification reads, found in one pass over the header lines instead of one
+ * scan per lookup. Names compare case-insensitively, as in aw_message_field. A field on one
+ * line is used in place; a field on several lines is joined by aw_message_field where it is
+ * needed, exactly as a direct lookup would. */
+enum { F_SIGNATURE_INPUT, F_SIGNATURE, F_CONTENT_DIGEST, F_CONTENT_TYPE, F_COUNT };
+
+static const aw_span known_field_names[F_COUNT] = {
+    AW_SPAN_LIT("signature-input"),
+    AW_SPAN_LIT("signature"),
+    AW_SPAN_LIT("content-digest"),
+    AW_SPAN_LIT("content-type"),
+};
+
+typedef struct known_fields {
+    size_t count[F_COUNT];
+    aw_span first[F_COUNT]; /* the value of the first line */
+} known_fields;
+
+/* Eight bytes of p as a word (any byte order: both sides are loaded alike). */
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* aw_span_eq_nocase(name, lower) for a literal lower of name.len (8 or more) bytes made of
+ * lower-case letters, digits and '-', a word at a time: at a letter position (bit 0x40 set in
+ * the literal) the name's byte may differ from it in bit 0x20 only, which is exactly its
+ * upper-case form; at any other position it must be equal. */
+static inline bool name_is(aw_span name, const uint8_t *lower)
+{
+    const uint64_t letter_bits = 0x4040404040404040u;
+    size_t n = name.len;
+    for (size_t i = 0;; i += 8) {
+        if (i + 8 > n) {
+            i = n - 8; /* the last word overlaps the one before */
+        }
+        uint64_t lit = load64(lower + i);
+        uint64_t case_bit = (lit & letter_bits) >> 1;
+        if ((load64(name.ptr + i) | case_bit) != lit) {
+            return false;
+        }
+        if (i + 8 == n) {
+            return true;
+        }
+    }
+}
+
+static void find_fields(const aw_message *msg, known_fields *f)
+{
+    memset(f, 0, sizeof(*f));
+    for (size_t i = 0; i < msg->n_headers; i++) {
+        aw_span name = msg->headers[i].name;
+        int id;
+        switch (name.len) {
+        case 15:
+            id = F_SIGNATURE_INPUT;
+            break;
+        case 9:
+            id = F_SIGNATURE;
+            break;
+        case 14:
+            id = F_CONTENT_DIGEST;
+            break;
+        case 12:
+            id = F_CONTENT_TYPE;
+            break;
+        default:
+            continue;
+        }
+        if (name_is(name, known_field_names[id].ptr) && f->count[id]++ == 0) {
+            f->first[id] = msg->headers[i].value;
+        }
+    }
+}
+
+/* aw_message_field for one of the known fields. */
+static aw_result known_field(const aw_message *msg, const known_fields *f, int id,
+                             aw_arena *scratch, aw_span *value)
+{
+    if (f->count[id] == 1) {
+        *value = f->first[id];
+        return AW_OK;
+    }
+    AW_ENSURE(f->count[id] > 0, AW_E_COMPONENT_MISSING);
+    return aw_message_field(msg, known_field_names[id], scratch, value);
+}
+
 /* Parses a Signature-Input or Signature field strictly: no repeated label (two verifiers
  * could check different signatures) and no repeated parameter (a hidden first copy of
  * keyid, created or nonce would be read by other parsers). Each is told apart from other
  * syntax errors for the logs. */
-static aw_result parse_sig_dict(const aw_message *msg, const char *name, aw_arena *scratch,
-                                const aw_sf_member **members, size_t *n)
+static aw_result parse_sig_dict(const aw_message *msg, const known_fields *f, int id,
+                                aw_arena *scratch, const aw_sf_member **members, size_t *n)
 {
     aw_span value;
-    aw_result r = aw_message_field(msg, aw_span_cstr(name), scratch, &value);
+    aw_result r = known_field(msg, f, id, scratch, &value);
     AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_SIG_MISSING);
     AW_GUARD(r);
     size_t mark = scratch->used;
@@ -208,34 +297,50 @@ static aw_result parse_sig_dict(const aw_message *msg, const char *name, aw_aren
     return AW_E_SF_SYNTAX;
 }
 
+/* Whether key is the literal lit (a string constant). */
+#define KEY_IS(key, lit)                                                                           \
+    ((key).len == sizeof(lit) - 1 && memcmp((key).ptr, lit, sizeof(lit) - 1) == 0)
+
 /* Reads the signature parameters RFC 9421 Section 2.3 defines; others are left alone (they
- * are covered by @signature-params anyway). */
+ * are covered by @signature-params anyway). Dispatched on the key's length first. */
 static aw_result read_params(const aw_sf_member *m, aw_verified *out, aw_span *alg)
 {
     *alg = (aw_span){NULL, 0};
     for (size_t i = 0; i < m->item.n_params; i++) {
         const aw_sf_param *p = &m->item.params[i];
         aw_sf_type t = p->value.type;
-        if (aw_span_eq(p->key, AW_SPAN_LIT("created"))) {
-            AW_ENSURE(t == AW_SF_INTEGER, AW_E_SIG_BAD_PARAMS);
-            out->has_created = true;
-            out->created = p->value.integer;
-        } else if (aw_span_eq(p->key, AW_SPAN_LIT("expires"))) {
-            AW_ENSURE(t == AW_SF_INTEGER, AW_E_SIG_BAD_PARAMS);
-            out->has_expires = true;
-            out->expires = p->value.integer;
-        } else if (aw_span_eq(p->key, AW_SPAN_LIT("nonce"))) {
-            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
-            out->nonce = p->value.str;
-        } else if (aw_span_eq(p->key, AW_SPAN_LIT("keyid"))) {
-            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
-            out->keyid = p->value.str;
-        } else if (aw_span_eq(p->key, AW_SPAN_LIT("tag"))) {
-            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
-            out->tag = p->value.str;
-        } else if (aw_span_eq(p->key, AW_SPAN_LIT("alg"))) {
-            AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
-            *alg = p->value.str;
+        switch (p->key.len) {
+        case 7:
+            if (KEY_IS(p->key, "created")) {
+                AW_ENSURE(t == AW_SF_INTEGER, AW_E_SIG_BAD_PARAMS);
+                out->has_created = true;
+                out->created = p->value.integer;
+            } else if (KEY_IS(p->key, "expires")) {
+                AW_ENSURE(t == AW_SF_INTEGER, AW_E_SIG_BAD_PARAMS);
+                out->has_expires = true;
+                out->expires = p->value.integer;
+            }
+            break;
+        case 5:
+            if (KEY_IS(p->key, "nonce")) {
+                AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+                out->nonce = p->value.str;
+            } else if (KEY_IS(p->key, "keyid")) {
+                AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+                out->keyid = p->value.str;
+            }
+            break;
+        case 3:
+            if (KEY_IS(p->key, "tag")) {
+                AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+                out->tag = p->value.str;
+            } else if (KEY_IS(p->key, "alg")) {
+                AW_ENSURE(t == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+                *alg = p->value.str;
+            }
+            break;
+        default:
+            break;
         }
     }
     return AW_OK;
@@ -247,6 +352,27 @@ typedef struct covered_set {
     size_t n;
 } covered_set;
 
+/* The canonical identifier of a string item without parameters, taken from the received
+ * text when it is there: the parser borrows a string from its input exactly when it had no
+ * escapes (it then checked it holds only visible ASCII or SP, no DQUOTE and no backslash),
+ * and such a string serialises as itself between DQUOTEs. m is the member the item was
+ * parsed from; anything else (escapes, parameters, a member built in memory) is false. */
+static bool received_identifier(const aw_sf_member *m, const aw_sf_item *item, aw_span *out)
+{
+    aw_span s = item->value.str;
+    if (item->n_params != 0 || s.len == 0 || m->raw.len == 0) {
+        return false;
+    }
+    uintptr_t lo = (uintptr_t)m->raw.ptr;
+    uintptr_t hi = lo + m->raw.len;
+    uintptr_t p = (uintptr_t)s.ptr;
+    if (p <= lo || p >= hi || s.len >= hi - p || s.ptr[-1] != '"' || s.ptr[s.len] != '"') {
+        return false;
+    }
+    *out = (aw_span){s.ptr - 1, s.len + 2};
+    return true;
+}
+
 static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, covered_set *out)
 {
     AW_ENSURE(m->n_inner <= AW_SIGBASE_MAX_COMPONENTS, AW_E_TOO_LARGE);
@@ -254,6 +380,10 @@ static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, c
     for (size_t i = 0; i < m->n_inner; i++) {
         const aw_sf_item *item = &m->inner[i];
         AW_ENSURE(item->value.type == AW_SF_STRING, AW_E_SIG_BAD_PARAMS);
+        if (received_identifier(m, item, &out->ident[out->n])) {
+            out->n++;
+            continue;
+        }
         /* Worst case: every string byte escaped, byte sequences base64 (4/3 + padding),
          * integers 16 characters, plus quotes, ';', '=' and ':'. */
         size_t cap = 2 * item->value.str.len + 2;
@@ -304,12 +434,14 @@ static aw_result check_coverage(const covered_set *set, const char *required)
             s++;
         }
         const char *start = s;
-        bool quoted = false;
-        while (*s != '\0' && (quoted || *s != ' ')) {
+        while (*s != '\0' && *s != ' ') {
             if (*s == '"') {
-                quoted = !quoted;
+                /* A quoted string runs to the next DQUOTE, spaces included (or to the end). */
+                const char *close = strchr(s + 1, '"');
+                s = close != NULL ? close + 1 : s + strlen(s);
+            } else {
+                s++;
             }
-            s++;
         }
         if (s > start) {
             aw_span ident = {(const uint8_t *)start, (size_t)(s - start)};
@@ -319,7 +451,7 @@ static aw_result check_coverage(const covered_set *set, const char *required)
     return AW_OK;
 }
 
-static aw_result check_policy(const aw_message *msg, const aw_policy *policy, int64_t now,
+static aw_result check_policy(const known_fields *fields, const aw_policy *policy, int64_t now,
                               const covered_set *set, const aw_verified *v)
 {
     AW_ENSURE(!policy->require_created || v->has_created, AW_E_PARAM_MISSING);
@@ -337,8 +469,7 @@ static aw_result check_policy(const aw_message *msg, const aw_policy *policy, in
     if (policy->required != NULL) {
         AW_GUARD(check_coverage(set, policy->required));
     }
-    if (policy->cover_content_type &&
-        aw_message_count_field(msg, AW_SPAN_LIT("content-type")) > 0) {
+    if (policy->cover_content_type && fields->count[F_CONTENT_TYPE] > 0) {
         AW_ENSURE(covers(set, AW_SPAN_LIT("\"content-type\"")), AW_E_COVERAGE_INSUFFICIENT);
     }
     if (policy->check_content_digest) {
@@ -376,6 +507,8 @@ static aw_result check_signature(const aw_key *key, aw_span base, aw_span sig)
 static aw_result verify_signature(const aw_message *msg, const aw_message *request,
                                   const aw_policy *policy, int64_t now, aw_key_lookup_fn lookup,
                                   void *lookup_ctx, aw_arena *scratch, aw_verified *out);
+static aw_result content_digest_check_value(const aw_message *msg, aw_span value,
+                                            aw_arena *scratch);
 
 aw_result aw_verify(const aw_message *msg, const aw_message *request, const aw_policy *policy,
                     int64_t now, aw_key_lookup_fn lookup, void *lookup_ctx, aw_arena *scratch,
@@ -402,8 +535,10 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
     size_t n_inputs;
     const aw_sf_member *sigs;
     size_t n_sigs;
-    AW_GUARD(parse_sig_dict(msg, "signature-input", scratch, &inputs, &n_inputs));
-    AW_GUARD(parse_sig_dict(msg, "signature", scratch, &sigs, &n_sigs));
+    known_fields fields;
+    find_fields(msg, &fields);
+    AW_GUARD(parse_sig_dict(msg, &fields, F_SIGNATURE_INPUT, scratch, &inputs, &n_inputs));
+    AW_GUARD(parse_sig_dict(msg, &fields, F_SIGNATURE, scratch, &sigs, &n_sigs));
     AW_ENSURE(n_inputs > 0, AW_E_SIG_MISSING);
 
     const aw_sf_member *m = &inputs[0];
@@ -422,7 +557,7 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
 
     aw_span alg_param;
     AW_GUARD(read_params(m, out, &alg_param));
-    AW_GUARD(check_policy(msg, policy, now, &set, out));
+    AW_GUARD(check_policy(&fields, policy, now, &set, out));
 
     const aw_key *key = NULL;
     AW_GUARD(lookup(lookup_ctx, out->keyid, &key));
@@ -436,7 +571,15 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
     /* Build the base with the parameters as received; every conforming signer sends them
      * canonically, so this is the base it signed. Only if that fails and the received text
      * is not canonical is the canonical base tried too (RFC 9421 Section 2.3). */
-    const aw_sigbase_opts opts = {set.ident, true};
+    /* Fields on a single line are handed to the base builder so it need not look them up. */
+    aw_header cached[F_COUNT];
+    size_t n_cached = 0;
+    for (int id = 0; id < F_COUNT; id++) {
+        if (fields.count[id] == 1) {
+            cached[n_cached++] = (aw_header){known_field_names[id], fields.first[id]};
+        }
+    }
+    const aw_sigbase_opts opts = {set.ident, true, cached, n_cached};
     aw_writer bw;
     AW_GUARD(alloc_base_writer(scratch, &bw));
     AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
@@ -463,7 +606,11 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
      * coverage of the field (;sf, ;bs, ;key too) commits to a digest, so check the body
      * whenever this message's Content-Digest is covered at all. */
     if (policy->check_content_digest || covers_field(m, AW_SPAN_LIT("content-digest"))) {
-        AW_GUARD(aw_content_digest_check(msg, scratch));
+        aw_span digest_field;
+        r = known_field(msg, &fields, F_CONTENT_DIGEST, scratch, &digest_field);
+        AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_DIGEST_MISSING);
+        AW_GUARD(r);
+        AW_GUARD(content_digest_check_value(msg, digest_field, scratch));
     }
     return AW_OK;
 }
@@ -489,21 +636,24 @@ aw_result aw_content_digest(aw_span body, aw_digest_alg alg, aw_writer *out)
     return aw_writer_result(out);
 }
 
-aw_result aw_content_digest_check(const aw_message *msg, aw_arena *scratch)
+/* Checks a Content-Digest field value (all its lines joined) against msg's body. */
+static aw_result content_digest_check_value(const aw_message *msg, aw_span value, aw_arena *scratch)
 {
-    aw_span value;
-    aw_result r = aw_message_field(msg, AW_SPAN_LIT("content-digest"), scratch, &value);
-    AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_DIGEST_MISSING);
-    AW_GUARD(r);
     /* Fast path for what authwire and most signers send, a lone canonical sha-256 entry:
-     * compare the text we would write. Anything else takes the full parse below. */
-    if (value.len == 54 && memcmp(value.ptr, "sha-256=:", 9) == 0) {
-        uint8_t expected[64];
-        aw_writer w;
-        aw_writer_init(&w, expected, sizeof(expected));
-        AW_GUARD(aw_content_digest(msg->body, AW_DIGEST_SHA256, &w));
-        if (w.len == value.len && aw_ct_equal(expected, value.ptr, w.len)) {
-            return AW_OK;
+     * decode the received digest strictly (padding required, pad bits zero), which accepts
+     * only the canonical text of those bytes, and compare bytes. Anything else, or a digest
+     * that differs, takes the full parse below. */
+    if (value.len == 54 && memcmp(value.ptr, "sha-256=:", 9) == 0 && value.ptr[53] == ':') {
+        uint8_t received[AW_SHA256_LEN];
+        size_t received_len = 0;
+        if (aw_base64_decode((aw_span){value.ptr + 9, 44}, 0, received, sizeof(received),
+                             &received_len) == AW_OK &&
+            received_len == AW_SHA256_LEN) {
+            uint8_t digest[AW_SHA256_LEN];
+            AW_GUARD(aw_sha256(msg->body.ptr, msg->body.len, digest));
+            if (aw_ct_equal(digest, received, AW_SHA256_LEN)) {
+                return AW_OK;
+            }
         }
     }
     const aw_sf_member *members;
@@ -531,4 +681,13 @@ aw_result aw_content_digest_check(const aw_message *msg, aw_arena *scratch)
     }
     AW_ENSURE(checked > 0, AW_E_DIGEST_UNSUPPORTED);
     return AW_OK;
+}
+
+aw_result aw_content_digest_check(const aw_message *msg, aw_arena *scratch)
+{
+    aw_span value;
+    aw_result r = aw_message_field(msg, AW_SPAN_LIT("content-digest"), scratch, &value);
+    AW_ENSURE(r != AW_E_COMPONENT_MISSING, AW_E_DIGEST_MISSING);
+    AW_GUARD(r);
+    return content_digest_check_value(msg, value, scratch);
 }
