@@ -9,6 +9,8 @@ static const cli_command commands[] = {
     {"sign", "sign a raw HTTP/1.1 message (adds Content-Digest, Signature-Input, Signature)",
      cli_sign},
     {"verify", "verify a signed HTTP/1.1 message and show the signature base", cli_verify},
+    {"lab", "the MAC lab: weak MAC constructions attacked for real, measured against the bounds",
+     cli_lab},
 };
 
 static void usage(FILE *out)
