@@ -103,7 +103,7 @@ aw_result awlab_exp_birthday(const awlab_config *cfg, awlab_result *res)
         goto out;
     }
     awlab_series *s = awlab_add_series(res, "CBC-MAC, t-bit Feistel-AES");
-    awlab_series *sc = awlab_add_series(res, "CMAC-AES truncated to t bits");
+    awlab_series *sc = awlab_add_series(res, "CMAC-AES/t: tag collisions, no forgery");
     awlab_say(cfg, "  %-4s %7s %10s %10s %10s %10s %10s %10s %8s\n", "t", "trials", "median",
               "1.17*2^t/2", "mean", "std", "q25", "q75", "forged");
     for (size_t p = 0; p < N_PLAN; p++) {

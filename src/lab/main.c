@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     bool quiet = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = optarg;
@@ -115,7 +115,9 @@ int main(int argc, char **argv)
         error("%s", "out of memory");
         return 1;
     }
-    awlab_config cfg = {seed, quiet ? NULL : stdout};
+    /* With --json -, the JSON owns stdout and the narration goes to stderr. */
+    FILE *say = json != NULL && strcmp(json, "-") == 0 ? stderr : stdout;
+    awlab_config cfg = {seed, quiet ? NULL : say};
     size_t n = 0;
     int status = 0;
     for (size_t e = 0; e < awlab_n_experiments; e++) {
@@ -123,8 +125,8 @@ int main(int argc, char **argv)
             continue;
         }
         const awlab_experiment *x = &awlab_experiments[e];
-        printf("== %s\n", x->title);
-        fflush(stdout);
+        fprintf(say, "== %s\n", x->title);
+        fflush(say);
         aw_result r = awlab_run(x, &cfg, &res[n]);
         if (r != AW_OK) {
             fprintf(stderr, "authwire: lab: %s: %s: %s\n", x->name, aw_result_name(r),
@@ -142,7 +144,7 @@ int main(int argc, char **argv)
             status = 1;
         }
         n++;
-        fflush(stdout);
+        fflush(say);
     }
     if (json != NULL) {
         bool to_stdout = strcmp(json, "-") == 0;

@@ -232,23 +232,29 @@ typedef struct plot_spec {
     const char *ylabel;
     const char *bound_label; /* the predicted curve, drawn from the first series' bound */
     bool logx, logy;
+    const char *extra; /* more gnuplot settings: key position, ranges */
 } plot_spec;
 
 static const plot_spec plots[] = {
-    {"suffix", "suffix-collision", "Suffix MAC H(m||k), t-bit hash: queries to a collision",
-     "tag bits t", "hash queries to the first collision (median, quartiles)",
-     "1.17 * 2^{t/2} (50% birthday bound)", false, true},
-    {"birthday", "cbc-birthday", "CBC-MAC, t-bit block cipher: queries to a forgery",
-     "tag (block) bits t", "MAC queries to the internal collision (median, quartiles)",
-     "1.17 * 2^{t/2} (50% birthday bound)", false, true},
+    {"suffix", "suffix-collision", "Suffix MAC H(m||k) with a t-bit hash: queries to a collision",
+     "hash bits t", "hash queries to the first collision (median, quartiles)",
+     "1.17 * 2^{t/2} (50% birthday bound)", false, true,
+     "set key top left box opaque\nset offsets 0.5, 0.5, 0, 0\n"},
+    {"birthday", "cbc-birthday", "CBC-MAC with a t-bit block cipher: queries to a forgery",
+     "tag (block) bits t", "MAC queries to the tag collision (median, quartiles)",
+     "1.17 * 2^{t/2} (50% birthday bound)", false, true,
+     "set key top left box opaque\nset offsets 0.5, 0.5, 0, 0\n"},
     {"universal", "universal-alpha-beta",
-     "a*x + b mod p: impersonation (alpha) and substitution (beta), exact vs empirical", "p",
-     "success probability", "1/p = 1/m", true, true},
+     "a*x + b mod p: impersonation (alpha) and substitution (beta), exact vs by trial", "p",
+     "success probability", "1/p = 1/m", true, true,
+     "set key bottom left box opaque\nset xrange [1.6:80]\n"
+     "set xtics (2, 3, 5, 7, 11, 13, 17, 23, 31, 61)\n"},
     {"poly1305", "wegman-carter-substitution",
-     "k1*x1 + k2*x2 + r mod p: substitution, exact vs empirical", "p", "success probability", "1/p",
-     true, true},
+     "k1*x1 + k2*x2 + r mod p: substitution, exact vs by trial", "p", "success probability", "1/p",
+     true, true, "set key bottom left box opaque\nset xrange [1.8:8]\nset xtics (2, 3, 5, 7)\n"},
     {"hmac", "hmac-truncated", "HMAC-SHA-256 truncated to t bits: forgery rate by guessing",
-     "tag bits t", "accepted guesses / guesses (95% interval)", "2^{-t}", false, true},
+     "tag bits t", "accepted guesses / guesses (95% interval)", "2^{-t}", false, true,
+     "set key top right box opaque\nset xrange [0.5:12.5]\nset xtics 1\n"},
 };
 
 static int plot_one(const char *dir, const plot_spec *ps, const awlab_result *r)
@@ -281,7 +287,7 @@ static int plot_one(const char *dir, const plot_spec *ps, const awlab_result *r)
     fprintf(g, "set terminal pngcairo size 960,640 font 'sans,11'\nset output '%s'\n", png);
     fprintf(g, "set title \"%s\"\nset xlabel \"%s\"\nset ylabel \"%s\"\n", ps->title, ps->xlabel,
             ps->ylabel);
-    fprintf(g, "set grid\nset key top left box opaque\n");
+    fprintf(g, "set grid\n%s", ps->extra);
     if (ps->logx) {
         fprintf(g, "set logscale x\n");
     }
