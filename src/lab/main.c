@@ -136,9 +136,9 @@ int main(int argc, char **argv)
         }
         awlab_print_figures(&cfg, &res[n]);
         if (quiet) {
-            printf("  %s (%.2f s)\n",
-                   awlab_as_predicted(&res[n]) ? "as predicted" : "NOT AS PREDICTED",
-                   res[n].seconds);
+            fprintf(say, "  %s (%.2f s)\n",
+                    awlab_as_predicted(&res[n]) ? "as predicted" : "NOT AS PREDICTED",
+                    res[n].seconds);
         }
         if (!awlab_as_predicted(&res[n])) {
             status = 1;
