@@ -150,7 +150,7 @@ typedef struct awlab_point {
 } awlab_point;
 
 typedef struct awlab_series {
-    char name[32];
+    char name[48];
     size_t n;
     awlab_point pt[AWLAB_MAX_POINTS];
 } awlab_series;

@@ -239,11 +239,13 @@ static const plot_spec plots[] = {
     {"suffix", "suffix-collision", "Suffix MAC H(m||k) with a t-bit hash: queries to a collision",
      "hash bits t", "hash queries to the first collision (median, quartiles)",
      "1.17 * 2^{t/2} (50% birthday bound)", false, true,
-     "set key top left box opaque\nset offsets 0.5, 0.5, 0, 0\n"},
+     "set key top left box opaque\nset xrange [11:33]\nset xtics 4\nset offsets 0, 0, graph 0.08, "
+     "0\n"},
     {"birthday", "cbc-birthday", "CBC-MAC with a t-bit block cipher: queries to a forgery",
      "tag (block) bits t", "MAC queries to the tag collision (median, quartiles)",
      "1.17 * 2^{t/2} (50% birthday bound)", false, true,
-     "set key top left box opaque\nset offsets 0.5, 0.5, 0, 0\n"},
+     "set key top left box opaque\nset xrange [15:33]\nset xtics 4\nset offsets 0, 0, graph 0.08, "
+     "0\n"},
     {"universal", "universal-alpha-beta",
      "a*x + b mod p: impersonation (alpha) and substitution (beta), exact vs by trial", "p",
      "success probability", "1/p = 1/m", true, true,
