@@ -23,6 +23,8 @@ typedef struct cli_command {
 
 int cli_sign(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_init(int argc, char **argv);
+int cli_user(int argc, char **argv);
 
 /* Prints "authwire: <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

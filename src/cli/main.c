@@ -9,6 +9,9 @@ static const cli_command commands[] = {
     {"sign", "sign a raw HTTP/1.1 message (adds Content-Digest, Signature-Input, Signature)",
      cli_sign},
     {"verify", "verify a signed HTTP/1.1 message and show the signature base", cli_verify},
+    {"init", "create a gateway data directory (database, master key, server keys, local CA)",
+     cli_init},
+    {"user", "add, list and revoke users; issue mTLS client certificates", cli_user},
 };
 
 static void usage(FILE *out)
