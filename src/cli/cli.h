@@ -23,6 +23,9 @@ typedef struct cli_command {
 
 int cli_sign(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_init(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_request(int argc, char **argv);
 int cli_lab(int argc, char **argv);
 
 /* Prints "authwire: <cmd>: <message>" to stderr. */

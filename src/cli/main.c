@@ -9,6 +9,11 @@ static const cli_command commands[] = {
     {"sign", "sign a raw HTTP/1.1 message (adds Content-Digest, Signature-Input, Signature)",
      cli_sign},
     {"verify", "verify a signed HTTP/1.1 message and show the signature base", cli_verify},
+    {"init", "create a gateway data directory (database, master key, server keys, local CA)",
+     cli_init},
+    {"user", "add, list and revoke users; issue mTLS client certificates", cli_user},
+    {"request", "send a signed request to the gateway and verify its answer (curl-like)",
+     cli_request},
     {"lab", "the MAC lab: weak MAC constructions attacked for real, measured against the bounds",
      cli_lab},
 };

@@ -25,8 +25,8 @@
 #include <sqlite3.h>
 
 #include "backend.h"
+#include "datadir.h"
 
-#define DB_FILE           "authwire.db"
 #define SCHEMA_VERSION    1
 #define BUSY_TIMEOUT_MS   5000
 #define META_GENERATION   "users_generation"
@@ -110,12 +110,6 @@ static aw_result sq_fail(sq_store *s, aw_result r, const char *fmt, ...)
     return r;
 }
 
-static aw_result db_path(const char *data_dir, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, "%s/%s", data_dir, DB_FILE);
-    return n > 0 && (size_t)n < cap ? AW_OK : AW_E_INVALID_ARG;
-}
-
 static void sq_free(sq_store *s)
 {
     if (s == NULL) {
@@ -154,7 +148,7 @@ static aw_result sq_create(const char *data_dir)
     aw_result r = AW_E_STORE;
     int fd;
 
-    AW_GUARD(db_path(data_dir, path, sizeof(path)));
+    AW_GUARD(aw_data_path(data_dir, AW_DATA_DB, path, sizeof(path)));
     /* The file is created here, 0600 and exclusively, so SQLite never creates it with the
      * umask's mode; SQLite gives the -wal and -shm files the database file's mode. */
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -193,7 +187,7 @@ static aw_result sq_open(const char *data_dir, void **out)
     aw_result r;
 
     *out = NULL;
-    AW_GUARD(db_path(data_dir, path, sizeof(path)));
+    AW_GUARD(aw_data_path(data_dir, AW_DATA_DB, path, sizeof(path)));
     if (access(path, F_OK) != 0) {
         return errno == ENOENT ? AW_E_NOT_FOUND : AW_E_IO;
     }

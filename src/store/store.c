@@ -11,9 +11,8 @@
 
 #include "authwire/crypto.h"
 #include "backend.h"
+#include "datadir.h"
 #include "files.h"
-
-#define MASTER_KEY_FILE "master.key"
 
 struct aw_store {
     const aw_store_ops *ops;
@@ -49,12 +48,6 @@ void aw_user_wipe(aw_user *u)
     }
 }
 
-static aw_result master_path(const char *data_dir, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, "%s/%s", data_dir, MASTER_KEY_FILE);
-    return n > 0 && (size_t)n < cap ? AW_OK : AW_E_INVALID_ARG;
-}
-
 aw_result aw_store_create(const char *data_dir)
 {
     const aw_store_ops *ops = &aw_store_sqlite_ops;
@@ -64,7 +57,7 @@ aw_result aw_store_create(const char *data_dir)
     aw_result r;
 
     AW_ENSURE(data_dir != NULL, AW_E_INVALID_ARG);
-    AW_GUARD(master_path(data_dir, path, sizeof(path)));
+    AW_GUARD(aw_data_path(data_dir, AW_DATA_MASTER_KEY, path, sizeof(path)));
     if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         return AW_E_NOT_FOUND;
     }
@@ -94,7 +87,7 @@ aw_result aw_store_open(const char *data_dir, aw_store **out)
     AW_ENSURE(out != NULL, AW_E_INVALID_ARG);
     *out = NULL;
     AW_ENSURE(data_dir != NULL, AW_E_INVALID_ARG);
-    AW_GUARD(master_path(data_dir, path, sizeof(path)));
+    AW_GUARD(aw_data_path(data_dir, AW_DATA_MASTER_KEY, path, sizeof(path)));
     AW_GUARD(aw_crypto_init());
     /* The permission check is made on the opened file: a master key others can read is
      * refused, not used. */

@@ -1,6 +1,8 @@
 /* Whole-file read and atomic write (see files.h). */
 #include "files.h"
 
+#include "datadir.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -228,4 +230,12 @@ aw_result aw_file_check_private(const char *path)
         return errno_result();
     }
     return mode_private(st.st_mode) ? AW_OK : AW_E_FORBIDDEN;
+}
+
+aw_result aw_data_path(const char *dir, const char *file, char *out, size_t cap)
+{
+    int n;
+    AW_ENSURE(dir != NULL && file != NULL && out != NULL && cap > 0, AW_E_INVALID_ARG);
+    n = snprintf(out, cap, "%s/%s", dir, file);
+    return n >= 0 && (size_t)n < cap ? AW_OK : AW_E_BUFFER_TOO_SMALL;
 }
