@@ -122,7 +122,7 @@ static void sq_free(sq_store *s)
     free(s);
 }
 
-/* Opens the connection with the per-connection settings; create: the file is new. */
+/* Opens a connection to an existing file with the per-connection settings. */
 static aw_result sq_connect(const char *path, sq_store **out)
 {
     sq_store *s = calloc(1, sizeof(*s));
