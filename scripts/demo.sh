@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# make demo: a narrated session with the authwire signing core. Creates throwaway keys,
-# signs a money transfer, verifies it, then plays the man in the middle: every tampering
-# and every misuse must be caught. Exits 0 only if each step behaved as expected.
+# make demo: a narrated session. Part 1, the main job: a throwaway data dir, authwired with
+# TLS on 127.0.0.1 serving the demo bank, alice and bob using it through `authwire request`
+# (balances, a transfer, notes, each freshness mode), then live tampering and replays that
+# must be refused while the balances stay put. Part 2 opens the hood: the signing core on
+# raw messages. Exits 0 only if each step behaved as expected.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 aw=${AUTHWIRE_BIN:-$root/$build/authwire}
-[[ -x "$aw" ]] || { echo "demo: $aw is not built; run make demo" >&2; exit 1; }
+awd="$(dirname "$aw")/authwired"
+[[ -x "$aw" && -x "$awd" ]] || { echo "demo: $aw or $awd is not built; run make demo" >&2; exit 1; }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+gateway_pid=
+cleanup() {
+    [[ -n "$gateway_pid" ]] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
 cd "$work"
 failures=0
 bold=$'\e[1m'; green=$'\e[32m'; red=$'\e[31m'; off=$'\e[0m'
@@ -30,6 +38,90 @@ expect() { # expect ok|fail DESCRIPTION -- command...
     fi
 }
 
+step() { # step ok|fail DESCRIPTION -- authwire request args...: shows the answer
+    local want=$1 what=$2; shift 3
+    local rc=0
+    "$aw" request "$@" >answer 2>why || rc=$?
+    if [[ $want == ok && $rc -eq 0 ]] || [[ $want == fail && $rc -ne 0 && $rc -ne 2 ]]; then
+        printf '  %sok%s   %s\n' "$green" "$off" "$what"
+    else
+        printf '  %sFAIL%s %s (exit %d)\n' "$red" "$off" "$what" "$rc"
+        failures=$((failures + 1))
+    fi
+    [[ -s answer ]] && sed 's/^/       | /' answer && echo
+    [[ -s why ]] && sed 's/^/       ! /' why
+    return 0
+}
+balance_of() { "$aw" request --credentials "$1.json" /api/balance 2>/dev/null | jq -r .balance; }
+
+printf '%s# Part 1: the gateway and its users%s\n' "$bold" "$off"
+say "A data directory: database, master key, server keys, a local CA and certificate"
+"$aw" init --data data | sed 's/^/  /'
+say "authwired: TLS 1.3 on 127.0.0.1, the demo bank API, channel binding preferred"
+"$awd" --data data --listen 127.0.0.1:0 --port-file port --demo-api --access-log gateway.log 2>gateway.err &
+gateway_pid=$!
+for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
+[[ -s port ]] || { cat gateway.err; echo "demo: authwired did not start"; exit 1; }
+url="https://127.0.0.1:$(cat port)"
+echo "  listening on $url"
+say "Users: alice (HMAC, timestamp), bob (Ed25519, sequence numbers), carol (HMAC, challenge)"
+"$aw" user add alice --data data --out alice.json --url "$url" | sed 's/^/  /'
+"$aw" user add bob --data data --out bob.json --url "$url" --alg ed25519 --mode sequence | sed 's/^/  /'
+"$aw" user add carol --data data --out carol.json --url "$url" --mode challenge | sed 's/^/  /'
+"$aw" user list --data data | sed 's/^/  /'
+
+say "A session: every request signed, every answer checked against the request it answers"
+step ok "alice reads her balance" -- --credentials alice.json /api/balance
+step ok "alice sends 25.00 to bob" -- --credentials alice.json -H 'Content-Type: application/json' -d '{"to": "bob", "amount": 2500}' /api/transfer
+step ok "bob (sequence mode) sees it" -- --credentials bob.json /api/balance
+step ok "bob leaves a note" -- --credentials bob.json -H 'Content-Type: text/plain' -d 'thanks alice' /api/notes
+step ok "bob reads his notes" -- --credentials bob.json /api/notes
+step ok "carol (challenge mode, no clock needed)" -- --credentials carol.json /api/whoami
+alice_before=$(balance_of alice); bob_before=$(balance_of bob)
+
+say "Mallory on the path: he captured a transfer of alice's and replays and edits it"
+jq -r .key alice.json > alice.key
+printf 'POST /api/transfer HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"to": "bob", "amount": 100}' "$(cat port)" > capture.http
+"$aw" sign capture.http --key alice.key --keyid alice > captured.http
+send_raw() { # the status line of the answer to the raw request in $1, over TLS
+    socat -t 5 - "OPENSSL:127.0.0.1:$(cat port),cafile=data/ca.pem,verify=1,commonname=localhost" < "$1" > answer.raw 2>/dev/null || true
+    head -n 1 answer.raw | tr -d '\r'
+}
+first=$(send_raw captured.http)
+echo "  the original, sent once: $first"
+second=$(send_raw captured.http)
+reason=$(tail -n 1 gateway.log | jq -r .reason)
+[[ "$second" == *401* && $reason == replay ]] && printf '  %sok%s   replayed: %s (log: %s)\n' "$green" "$off" "$second" "$reason" ||
+    { printf '  %sFAIL%s replay answered %s\n' "$red" "$off" "$second"; failures=$((failures + 1)); }
+"$aw" sign capture.http --key alice.key --keyid alice | sed 's/"amount": 100}/"amount": 900}/' > edited.http
+third=$(send_raw edited.http)
+reason=$(tail -n 1 gateway.log | jq -r .reason)
+[[ "$third" == *401* && $reason == digest_mismatch ]] && printf '  %sok%s   amount edited to 900: %s (log: %s)\n' "$green" "$off" "$third" "$reason" ||
+    { printf '  %sFAIL%s edit answered %s\n' "$red" "$off" "$third"; failures=$((failures + 1)); }
+alice_after=$(balance_of alice); bob_after=$(balance_of bob)
+if [[ $alice_after -eq $((alice_before - 100)) && $bob_after -eq $((bob_before + 100)) ]]; then
+    printf '  %sok%s   balances moved once, by the genuine 1.00 only (alice %s, bob %s)\n' "$green" "$off" "$alice_after" "$bob_after"
+else
+    printf '  %sFAIL%s balances: alice %s -> %s, bob %s -> %s\n' "$red" "$off" "$alice_before" "$alice_after" "$bob_before" "$bob_after"
+    failures=$((failures + 1))
+fi
+
+say "Mallory with a certificate the client trusts terminates TLS and relays"
+relay=$(( $(cat port) + 1 ))
+socat "OPENSSL-LISTEN:$relay,bind=127.0.0.1,reuseaddr,fork,cert=data/server.pem,key=data/server.key,verify=0" \
+    "OPENSSL:127.0.0.1:$(cat port),cafile=data/ca.pem,verify=1,commonname=localhost" 2>/dev/null &
+relay_pid=$!
+sleep 0.3
+step fail "the gateway sees another TLS session than alice's: refused, interception reported" -- --credentials alice.json "https://127.0.0.1:$relay/api/balance"
+kill "$relay_pid" 2>/dev/null
+wait "$relay_pid" 2>/dev/null || true
+grep -q 'TLS interception suspected' gateway.log && echo "  gateway log: $(grep -m1 -o '"detail":"TLS interception[^"]*"' gateway.log)"
+
+say "Stopping authwired (SIGTERM: requests in flight finish)"
+kill -TERM "$gateway_pid"; wait "$gateway_pid" && echo "  stopped cleanly"
+gateway_pid=
+
+printf '\n%s# Part 2: under the hood, the signing core on raw messages%s\n' "$bold" "$off"
 say "Keys: alice has a 256-bit HMAC key, bob an Ed25519 key pair"
 head -c 32 /dev/urandom | base64 > alice.key
 openssl genpkey -algorithm ed25519 -out bob.pem 2>/dev/null

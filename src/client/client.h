@@ -1,0 +1,74 @@
+/* The signing HTTP client behind `authwire request`, over libcurl with OpenSSL.
+ *
+ * One call sends one request: it signs it for the credential's freshness mode (a fresh
+ * nonce; the next sequence number; or a challenge fetched first), covers the TLS channel
+ * binding of the very connection it goes out on, then checks that the response is signed by
+ * the user's key or the pinned server key and bound to this request. A response that fails
+ * that check is reported as possible interference, never returned as if it were genuine. */
+#ifndef AUTHWIRE_CLIENT_H
+#define AUTHWIRE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "authwire/result.h"
+#include "credentials.h"
+
+typedef struct aw_client_request {
+    const char *method;  /* NULL: GET, or POST with a body */
+    const char *url;     /* NULL: the credential's url; a path ("/api/x") is joined to it */
+    const char **fields; /* extra "Name: value" lines */
+    size_t n_fields;
+    const uint8_t *body;
+    size_t body_len;
+    const char *cacert;      /* trust this CA file instead of the credential's CA */
+    const char *client_cert; /* mTLS */
+    const char *client_key;
+    const char *state_path; /* sequence counter and clock offset; NULL: CREDENTIALS.state */
+    FILE *verbose;          /* -v: what is signed and received goes here; NULL: quiet */
+} aw_client_request;
+
+typedef struct aw_client_response {
+    int status;
+    char *head; /* the status line and fields as received (malloc'd) */
+    size_t head_len;
+    uint8_t *body; /* malloc'd */
+    size_t body_len;
+    bool verified;     /* signature valid and bound to the request */
+    aw_result why;     /* when not verified: the reason */
+    char error[64];    /* the signed Authwire-Error, "" when none */
+    bool interception; /* the gateway says the TLS session is not the one it sees */
+    int retries;       /* times the request was signed again (clock, challenge) */
+} aw_client_response;
+
+/* Sends rq with the credentials in cred. Returns AW_OK when a response was received (look
+ * at out->verified and out->status), or why none was: AW_E_IO (connection, TLS; a message
+ * in *why_text), AW_E_INVALID_ARG (bad URL or field), errors loading the key. out is
+ * released with aw_client_response_free. */
+aw_result aw_client_send(const aw_credentials *cred, const char *credentials_path,
+                         const aw_client_request *rq, aw_client_response *out, char *why_text,
+                         size_t why_cap) AW_MUST_CHECK;
+
+void aw_client_response_free(aw_client_response *r);
+
+/* ---- the client state file (state.c) ------------------------------------------------ */
+
+/* Per credential: the next sequence number and the clock offset learnt from signed server
+ * times. Updated under an exclusive lock (flock on PATH.lock) and written atomically, so
+ * concurrent `authwire request` runs never use one sequence number twice. */
+typedef struct aw_client_state {
+    uint64_t next_seq;    /* starts at 1 */
+    int64_t clock_offset; /* seconds to add to the local clock */
+} aw_client_state;
+
+/* Reads the state (a missing file is the initial state). */
+aw_result aw_client_state_read(const char *path, aw_client_state *out) AW_MUST_CHECK;
+/* Takes the next sequence number: returns it in *seq and stores next_seq + 1, atomically
+ * with respect to other processes. */
+aw_result aw_client_state_take_seq(const char *path, uint64_t *seq) AW_MUST_CHECK;
+/* Stores a new clock offset. */
+aw_result aw_client_state_set_offset(const char *path, int64_t offset) AW_MUST_CHECK;
+
+#endif

@@ -1,0 +1,315 @@
+/* authwired: start-up, the request handler's routing, signals and graceful shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authwire/exchange.h"
+#include "files.h"
+#include "gateway.h"
+#include "tls.h"
+
+int64_t gw_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static void handle_metrics(gw_exchange *x)
+{
+    /* Operators scrape from the host itself; the rest of the world sees no counters. */
+    const char *peer = x->req->peer_addr;
+    if (strncmp(peer, "127.", 4) != 0 && strncmp(peer, "::1", 3) != 0) {
+        gw_reply_error(x, AW_E_NOT_ROUTED, "metrics only for loopback");
+        return;
+    }
+    static _Thread_local uint8_t buf[32768];
+    aw_writer out;
+    aw_writer_init(&out, buf, sizeof(buf));
+    gw_metrics_render(x->w->gw, &out);
+    gw_reply(x, 200, "text/plain; version=0.0.4", aw_writer_span_of(&out), NULL, 0);
+}
+
+static void handle_challenge(gw_exchange *x)
+{
+    char token[AW_CHALLENGE_TEXT_LEN + 1];
+    if (gw_challenge(x->w, token) != AW_OK) {
+        gw_reply_error(x, AW_E_CRYPTO, "challenge");
+        return;
+    }
+    aw_http_field extra = {"Authwire-Challenge", token, 0};
+    gw_reply(x, 200, "text/plain", aw_span_cstr(token), &extra, 1);
+}
+
+static bool path_is(const aw_message *m, const char *path)
+{
+    aw_span p, q;
+    bool has_query = false;
+    return aw_message_target_parts(m, &p, &q, &has_query) == AW_OK &&
+           aw_span_eq(p, aw_span_cstr(path));
+}
+
+static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result result, void *arg)
+{
+    gw_worker *w = arg;
+    gw_exchange x = {.w = w, .conn = conn, .req = req, .result = result};
+    if (result != AW_OK) {
+        gw_reply_error(&x, result, "unreadable request");
+        return;
+    }
+    bool get = aw_span_eq(req->msg.method, AW_SPAN_LIT("GET"));
+    if (get && path_is(&req->msg, AW_CHALLENGE_PATH)) {
+        handle_challenge(&x);
+        return;
+    }
+    if (get && path_is(&req->msg, "/metrics")) {
+        handle_metrics(&x);
+        return;
+    }
+    if (!w->gw->cfg.auth) {
+        /* Benchmarks only: answer as the first user would be answered, unchecked. */
+        x.result = AW_OK;
+    } else if (gw_authenticate(&x) != AW_OK) {
+        gw_reply_error(&x, x.result, NULL);
+        return;
+    }
+    if (w->gw->cfg.demo_api) {
+        if (x.user == NULL) {
+            gw_reply_error(&x, AW_E_UNAUTHENTICATED, "demo API needs --auth true");
+            return;
+        }
+        gw_api_handle(&x);
+    } else {
+        gw_proxy_forward(&x);
+    }
+}
+
+static void *worker_init(int index, struct event_base *base, void *arg)
+{
+    gateway *gw = arg;
+    gw_worker *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        fprintf(stderr, "authwired: worker %d: out of memory\n", index);
+        abort();
+    }
+    w->gw = gw;
+    w->index = index;
+    w->base = base;
+    aw_result r = aw_store_open(gw->cfg.data, &w->store);
+    if (r == AW_OK && gw->cfg.demo_api) {
+        r = aw_bank_open(gw->cfg.data, &w->bank);
+    }
+    if (r == AW_OK) {
+        r = aw_hmac_key_new(gw->challenge_secret, sizeof(gw->challenge_secret), &w->challenge_key);
+    }
+    if (r == AW_OK) {
+        r = aw_ed25519_from_pem(gw->server_key_pem, gw->server_key_pem_len, &w->server_key);
+    }
+    if (r == AW_OK && !gw->cfg.demo_api) {
+        r = gw_proxy_new(w, &w->proxy);
+    }
+    if (r != AW_OK) {
+        /* Every resource was checked once in main before the workers started. */
+        fprintf(stderr, "authwired: worker %d cannot start: %s\n", index, aw_result_reason(r));
+        abort();
+    }
+    return w;
+}
+
+static void worker_fini(void *arg, void *gw_arg)
+{
+    (void)gw_arg;
+    gw_worker *w = arg;
+    gw_users_free(w);
+    gw_proxy_free(w->proxy);
+    aw_bank_close(w->bank);
+    aw_store_close(w->store);
+    aw_hmac_key_free(w->challenge_key);
+    aw_ed25519_free(w->server_key);
+    free(w);
+}
+
+static int fail(const char *what, aw_result r, const char *more)
+{
+    fprintf(stderr, "authwired: %s: %s%s%s\n", what, aw_result_reason(r), more ? ": " : "",
+            more ? more : "");
+    return 1;
+}
+
+static char *data_path(const gateway *gw, const char *name)
+{
+    size_t n = strlen(gw->cfg.data) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p != NULL) {
+        snprintf(p, n, "%s/%s", gw->cfg.data, name);
+    }
+    return p;
+}
+
+static int open_access_log(gateway *gw)
+{
+    const char *dest = gw->cfg.access_log;
+    if (strcmp(dest, "off") == 0) {
+        gw->access_log_fd = -1;
+    } else if (strcmp(dest, "-") == 0) {
+        gw->access_log_fd = STDOUT_FILENO;
+    } else {
+        gw->access_log_fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (gw->access_log_fd < 0) {
+            fprintf(stderr, "authwired: cannot open access log %s: %s\n", dest, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char text[16];
+    int n = snprintf(text, sizeof(text), "%d\n", port);
+    aw_result r = aw_file_write_atomic(path, text, (size_t)n, 0644, 0);
+    if (r != AW_OK) {
+        fprintf(stderr, "authwired: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int setup(gateway *gw)
+{
+    aw_result r = aw_crypto_init();
+    if (r != AW_OK) {
+        return fail("crypto", r, NULL);
+    }
+    aw_store *store = NULL;
+    r = aw_store_open(gw->cfg.data, &store);
+    if (r != AW_OK) {
+        return fail("cannot open the data directory", r,
+                    r == AW_E_NOT_FOUND ? "run `authwire init --data DIR` first" : gw->cfg.data);
+    }
+    r = gw_replay_init(gw, store);
+    aw_store_close(store);
+    if (r != AW_OK) {
+        return fail("replay state", r, NULL);
+    }
+    if (gw->cfg.demo_api) {
+        aw_bank *bank = NULL;
+        r = aw_bank_open(gw->cfg.data, &bank);
+        aw_bank_close(bank);
+        if (r != AW_OK) {
+            return fail("demo database", r, NULL);
+        }
+    }
+    char *key_path = data_path(gw, "server-ed25519.pem");
+    uint8_t *pem = NULL;
+    r = key_path != NULL
+            ? aw_file_read(key_path, 16384, AW_FILE_PRIVATE, &pem, &gw->server_key_pem_len)
+            : AW_E_INTERNAL;
+    if (r != AW_OK) {
+        int rc = fail("server signing key", r, key_path);
+        free(key_path);
+        return rc;
+    }
+    free(key_path);
+    gw->server_key_pem = (char *)pem;
+    aw_ed25519_key *probe = NULL;
+    r = aw_ed25519_from_pem(gw->server_key_pem, gw->server_key_pem_len, &probe);
+    aw_ed25519_free(probe);
+    if (r != AW_OK) {
+        return fail("server signing key", r, "server-ed25519.pem");
+    }
+    r = aw_random(gw->challenge_secret, sizeof(gw->challenge_secret));
+    if (r != AW_OK) {
+        return fail("random", r, NULL);
+    }
+    aw_policy_authwire_request(&gw->policy);
+    gw->policy.skew = gw->cfg.skew;
+    gw->policy.max_age = gw->cfg.max_age;
+    if (!gw->cfg.plain) {
+        char *cert = gw->cfg.cert != NULL ? strdup(gw->cfg.cert) : data_path(gw, "server.pem");
+        char *key = gw->cfg.key != NULL ? strdup(gw->cfg.key) : data_path(gw, "server.key");
+        r = cert != NULL && key != NULL ? aw_tls_server_ctx(cert, key, gw->cfg.client_ca, &gw->tls)
+                                        : AW_E_INTERNAL;
+        int rc = r != AW_OK ? fail("TLS certificate, key or client CA", r, aw_tls_last_error()) : 0;
+        free(cert);
+        free(key);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return open_access_log(gw);
+}
+
+int main(int argc, char **argv)
+{
+    static gateway gw;
+    gw.access_log_fd = -1;
+    int rc = gw_config_load(&gw.cfg, argc, argv);
+    if (rc != 0) {
+        gw_config_free(&gw.cfg);
+        return rc > 0 ? 0 : 2;
+    }
+    /* Block the stop signals in every thread; the main thread waits for them below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (setup(&gw) != 0) {
+        gw_config_free(&gw.cfg);
+        return 1;
+    }
+    aw_http_server_config sc = {
+        .listen = gw.cfg.listen,
+        .workers = (int)gw.cfg.workers,
+        .tls = gw.tls,
+        .limits = {.max_header_bytes = (size_t)gw.cfg.max_header_bytes,
+                   .max_body_bytes = (size_t)gw.cfg.max_body_bytes,
+                   .header_timeout_ms = (int)gw.cfg.header_timeout_ms,
+                   .body_timeout_ms = (int)gw.cfg.body_timeout_ms,
+                   .idle_timeout_ms = (int)gw.cfg.idle_timeout_ms,
+                   .max_connections = (size_t)gw.cfg.max_connections},
+        .handler = on_request,
+        .worker_init = worker_init,
+        .worker_fini = worker_fini,
+        .arg = &gw,
+    };
+    int port = 0;
+    aw_result r = aw_http_server_start(&sc, &gw.server, &port);
+    if (r != AW_OK) {
+        fprintf(stderr, "authwired: cannot listen on %s: %s\n", gw.cfg.listen,
+                r == AW_E_IO ? strerror(errno) : aw_result_reason(r));
+        return 1;
+    }
+    fprintf(
+        stderr, "authwired: listening on %s (port %d, %s, %lld workers, %s, channel binding %s)\n",
+        gw.cfg.listen, port, gw.cfg.plain ? "plain HTTP" : "TLS 1.3", (long long)gw.cfg.workers,
+        gw.cfg.demo_api ? "demo API" : gw.cfg.upstream, gw_cb_policy_name(gw.cfg.channel_binding));
+    if (gw.cfg.port_file != NULL && write_port_file(gw.cfg.port_file, port) != 0) {
+        aw_http_server_stop(gw.server, 0);
+        aw_http_server_join(gw.server);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "authwired: %s: finishing requests in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    aw_http_server_stop(gw.server, 5000);
+    aw_http_server_join(gw.server);
+    gw.server = NULL;
+    gw_replay_free(&gw);
+    aw_tls_ctx_free(gw.tls);
+    aw_file_free((uint8_t *)gw.server_key_pem, gw.server_key_pem_len);
+    aw_wipe(gw.challenge_secret, sizeof(gw.challenge_secret));
+    if (gw.access_log_fd > STDERR_FILENO) {
+        close(gw.access_log_fd);
+    }
+    gw_config_free(&gw.cfg);
+    fprintf(stderr, "authwired: stopped\n");
+    return 0;
+}
