@@ -256,6 +256,15 @@ refused "$work/b.http" sf_syntax "garbage structured field"
 start_gateway slow --demo-api --plain --header-timeout-ms 500
 (printf 'GET /api/balance HTTP/1.1\r\nHost: x\r\n'; sleep 3) | timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" >"$work/answer" 2>/dev/null
 [[ $(status_of) == 408 ]] && ok || bad "slow client gets 408: $(head -c 100 "$work/answer")"
+# --rate-limit: failed authentications per source and second, then 429.
+start_gateway limited --demo-api --plain --rate-limit 3
+template GET /api/balance | sign_as "$work/pete.key" mallory >"$work/m.http"
+statuses=""
+for i in 1 2 3 4 5 6 7 8; do
+    timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" <"$work/m.http" >"$work/answer" 2>/dev/null
+    statuses+="$(status_of) "
+done
+[[ $statuses == *429* && $statuses == 401* ]] && ok || bad "rate limit: statuses $statuses"
 kill -0 "$pid_plain" 2>/dev/null && kill -0 "$pid_tls" 2>/dev/null && ok || bad "a gateway died"
 curl -s "http://127.0.0.1:$plain_port/metrics" >"$work/metrics"
 grep -q 'authwire_requests_total{outcome="rejected",reason="replay"}' "$work/metrics" && ok || bad "metrics by reason"

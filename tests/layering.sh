@@ -10,6 +10,8 @@
 #  2. The core is sans-I/O: nothing in src/core includes socket, file-system, clock, thread
 #     or RNG headers, or calls such functions (fopen, socket, time, clock_gettime, rand,
 #     getrandom, ...), or prints (libraries never print).
+#  3. Each outside library stays in its layer: SQLite in src/store, libevent in src/http and
+#     src/gateway, libcurl in src/client (so a reader knows from a folder what it may touch).
 #
 # Calls are matched after comments and string literals are blanked, so a comment saying
 # "never call time() here" is not a violation. Run by CTest with AW_SOURCE_DIR set; by hand:
@@ -143,6 +145,21 @@ echo "  calls: ${banned_calls[*]}"
 call_re="(?<![\\w.>])($(IFS='|'; echo "${banned_calls[*]}"))\\s*\\("
 check_files core-call "$call_re" n "${core_files[@]}"
 check_files core-device '"/dev/u?random"' k "${core_files[@]}"
+
+echo "rule 3: each outside library in its own layer"
+# library-include-pattern allowed-folders (extended regex on the path)
+layer_rules=(
+    'sqlite3\.h|^src/store/'
+    'event2/[^>"]*|^src/(http|gateway)/'
+    'curl/[^>"]*|^src/client/'
+)
+for rule in "${layer_rules[@]}"; do
+    lib=${rule%%|*}
+    allowed=${rule#*|}
+    mapfile -t outside < <(printf '%s\n' "${all_files[@]}" | grep -v -E "$allowed" || true)
+    echo "  ${lib//\\/} only in $allowed (${#outside[@]} files checked)"
+    check_files layer-include "^\\s*#\\s*include\\s*[<\"]($lib)[>\"]" k "${outside[@]}"
+done
 
 if [ "$failures" -ne 0 ]; then
     echo "layering: $failures violation(s)"

@@ -88,7 +88,16 @@ typedef struct gw_user {
 } gw_user;
 
 #define GW_USER_BUCKETS 256
-#define GW_SCRATCH      (96 * 1024)
+#define GW_LIMIT_SLOTS  1024
+
+/* Failed authentications per source address in the current second (--rate-limit), per
+ * worker, approximate: addresses that share a slot share a budget. */
+typedef struct gw_limit_slot {
+    uint64_t source; /* hash of the address */
+    int64_t second;
+    int64_t failures;
+} gw_limit_slot;
+#define GW_SCRATCH (96 * 1024)
 
 typedef struct gw_proxy gw_proxy;
 
@@ -103,6 +112,7 @@ typedef struct gw_worker {
     gw_user *users[GW_USER_BUCKETS];
     uint64_t users_generation;
     gw_proxy *proxy;
+    gw_limit_slot limits[GW_LIMIT_SLOTS];
     uint8_t scratch[GW_SCRATCH];
 } gw_worker;
 

@@ -52,6 +52,23 @@ static bool path_is(const aw_message *m, const char *path)
            aw_span_eq(p, aw_span_cstr(path));
 }
 
+/* The slot of the request's source address (the port dropped). */
+static gw_limit_slot *limit_slot(gw_worker *w, const char *peer)
+{
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint8_t)peer[i]) * 1099511628211u;
+    }
+    gw_limit_slot *slot = &w->limits[h % GW_LIMIT_SLOTS];
+    int64_t now = gw_now();
+    if (slot->source != h || slot->second != now) {
+        *slot = (gw_limit_slot){.source = h, .second = now};
+    }
+    return slot;
+}
+
 static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result result, void *arg)
 {
     gw_worker *w = arg;
@@ -69,10 +86,19 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
         handle_metrics(&x);
         return;
     }
+    int64_t limit = w->gw->cfg.rate_limit;
+    gw_limit_slot *slot = limit > 0 ? limit_slot(w, req->peer_addr) : NULL;
+    if (slot != NULL && slot->failures >= limit) {
+        gw_reply_error(&x, AW_E_RATE_LIMITED, "too many failed authentications from this source");
+        return;
+    }
     if (!w->gw->cfg.auth) {
-        /* Benchmarks only: answer as the first user would be answered, unchecked. */
+        /* Benchmarks only: nothing is checked or signed. */
         x.result = AW_OK;
     } else if (gw_authenticate(&x) != AW_OK) {
+        if (slot != NULL && !x.authenticated) {
+            slot->failures++;
+        }
         gw_reply_error(&x, x.result, NULL);
         return;
     }

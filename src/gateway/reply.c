@@ -138,8 +138,10 @@ void gw_reply(gw_exchange *x, int status, const char *content_type, aw_span body
         .n_fields = n,
         .body = body,
         /* After a malformed or oversized request the stream cannot be trusted to resync. */
-        .close = x->result == AW_E_MALFORMED || x->result == AW_E_TOO_LARGE ||
-                 x->result == AW_E_TIMEOUT || x->result == AW_E_FIELD_INVALID,
+        .close =
+            !x->authenticated && (x->result == AW_E_MALFORMED || x->result == AW_E_TOO_LARGE ||
+                                  x->result == AW_E_TIMEOUT || x->result == AW_E_FIELD_INVALID ||
+                                  x->result == AW_E_RATE_LIMITED),
     };
     aw_http_respond(x->conn, &resp);
 }
