@@ -76,6 +76,8 @@ add_user cleo "https://127.0.0.1:$tls_port" --mode challenge
 add_user pete "http://127.0.0.1:$plain_port"
 add_user mia "https://127.0.0.1:$mtls_port"
 add_user eve "http://127.0.0.1:$plain_port"
+add_user mo "https://127.0.0.1:$mtls_port"
+add_user tim "http://127.0.0.1:$plain_port"
 "$aw" user cert mia --data "$data" --out-cert "$work/mia.crt" --out-key "$work/mia.key" >/dev/null \
     || { echo "FATAL: user cert failed"; exit 1; }
 
@@ -100,8 +102,23 @@ req 0 "cleo again (a fresh challenge)" "$work/cleo.json" /api/balance
 req 0 "pete over plain HTTP" "$work/pete.json" /api/balance
 req 0 "mia over mTLS with her certificate" "$work/mia.json" --cert "$work/mia.crt" --key "$work/mia.key" /api/whoami
 req 1 "mia without a certificate: the TLS handshake fails" "$work/mia.json" /api/whoami
+req 1 "mo signing with mia's certificate: refused" "$work/mo.json" --cert "$work/mia.crt" --key "$work/mia.key" /api/whoami
+[[ $(last_reason "$work/mtls.log") == forbidden ]] && ok || bad "certificate and keyid must agree: $(last_reason "$work/mtls.log")"
 req 0 "-i shows the signed head" "$work/alice.json" -i /api/balance
 grep -q '^Signature-Input: aw=("@status"' "$work/out" && ok || bad "-i output lacks the signature"
+
+# A client whose clock is off: the gateway says so, signed, with its time; the client
+# corrects its offset and, for a GET, signs again; a POST is not resent (it could run twice).
+printf 'next_seq 1\nclock_offset -100\n' >"$work/tim.json.state"
+chmod 600 "$work/tim.json.state"
+req 0 "a client 100 s slow corrects its clock from the signed server time (GET resent)" "$work/tim.json" /api/balance
+off=$(awk '/clock_offset/ {print $2}' "$work/tim.json.state")
+((off > -3 && off < 3)) && ok || bad "clock offset after correction: $off"
+printf 'next_seq 1\nclock_offset -100\n' >"$work/tim.json.state"
+req 1 "a POST with a slow clock is refused, not resent" "$work/tim.json" -H 'Content-Type: application/json' -d '{"to": "bob", "amount": 7}' /api/transfer
+grep -q "run the request again" "$work/err" && ok || bad "the client says to run it again: $(cat "$work/err")"
+req 0 "... and passes when run again" "$work/tim.json" -H 'Content-Type: application/json' -d '{"to": "bob", "amount": 7}' /api/transfer
+[[ $(jq -r .balance "$work/out") == 9993 ]] && ok || bad "the transfer ran exactly once: $(cat "$work/out")"
 
 # ---- rejections, produced for real over plain HTTP with raw signed messages --------------
 jq -r .key "$work/pete.json" >"$work/pete.key"
@@ -149,6 +166,9 @@ template GET /api/balance | sign_as "$work/pete.key" pete --components '"@method
 refused "$work/t.http" coverage_insufficient "missing coverage"
 template GET /api/balance | sign_as "$work/pete.key" mallory >"$work/t.http"
 refused "$work/t.http" key_unknown "unknown user"
+grep -q '"authenticated":false' <(tail -n 1 "$work/plain.log") && ok || bad "unauthenticated refusals are logged as such"
+grep -q '^Authwire-Error: unauthenticated' "$work/answer" && ok || bad "peer sees the uniform reason: $(cat "$work/answer")"
+grep -q '^Authwire-Challenge: ' "$work/answer" && ok || bad "a 401 carries a challenge"
 "$aw" user revoke eve --data "$data" >/dev/null
 template GET /api/balance | sign_as "$work/eve.key" eve >"$work/t.http"
 refused "$work/t.http" key_revoked "revoked user, on the very next request"
@@ -156,9 +176,9 @@ template GET /api/balance | sign_as "$work/pete.key" pete --created $(($(date +%
 refused "$work/t.http" expired "stale timestamp"
 template GET /api/balance | sign_as "$work/pete.key" pete --created $(($(date +%s) + 120)) >"$work/t.http"
 refused "$work/t.http" created_in_future "future timestamp"
-grep -q '"authenticated":false' <(tail -n 1 "$work/plain.log") && ok || bad "unauthenticated refusals are logged as such"
-grep -q '^Authwire-Error: unauthenticated' "$work/answer" && ok || bad "peer sees the uniform reason: $(cat "$work/answer")"
-grep -q '^Authwire-Challenge: ' "$work/answer" && ok || bad "a 401 carries a challenge"
+grep -q '"authenticated":true' <(tail -n 1 "$work/plain.log") && ok || bad "a good signature with a bad clock is authenticated"
+grep -q '^Authwire-Error: created_in_future' "$work/answer" && grep -q '^Authwire-Time: ' "$work/answer" && ok ||
+    bad "its signer learns the reason and the server time: $(cat "$work/answer")"
 
 # Sequence mode over the raw path: sam's key, on the plain gateway.
 jq -r .key "$work/sam.json" >"$work/sam.key"
@@ -236,6 +256,17 @@ saw=$(cat "$work/upstream_saw" 2>/dev/null)
 grep -q '^GET /hello HTTP/1.1' <<<"$saw" && ok || bad "upstream got the request line: $saw"
 grep -q '^Authwire-User: paul' <<<"$saw" && ok || bad "upstream learns the user"
 grep -qi '^X-Forwarded-For' <<<"$saw" && bad "unsigned X-Forwarded-For reached the upstream" || ok
+# paul signs a request that names alice as the user: the upstream must hear only paul.
+jq -r .key "$work/paul.json" >"$work/paul.key"
+: >"$work/upstream_saw"
+printf 'GET /x HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nAuthwire-User: alice\r\nauthwire_user: alice\r\nConnection: close\r\n\r\n' "$proxy_port" |
+    "$aw" sign --key "$work/paul.key" --keyid paul --scheme http \
+        --components '"@method" "@authority" "@path" "@query" "content-digest" "authwire-user"' >"$work/p.http"
+timeout 10 socat -t 5 - "TCP:127.0.0.1:$proxy_port" <"$work/p.http" >"$work/answer" 2>/dev/null
+saw=$(cat "$work/upstream_saw")
+[[ $(grep -ci '^authwire.user:' <<<"$saw") == 1 ]] && grep -q '^Authwire-User: paul$' <<<"$saw" && ok ||
+    bad "a signed Authwire-User must not reach the upstream: $saw"
+grep -q '^Content-Length: 0$' <<<"$saw" && ok || bad "the proxy writes Content-Length itself"
 
 # ---- bad input: 4xx or a closed connection, never a crash or a hang ---------------------
 printf 'GARBAGE\r\n\r\n' >"$work/b.http"; send "$work/b.http"
@@ -256,6 +287,18 @@ refused "$work/b.http" sf_syntax "garbage structured field"
 start_gateway slow --demo-api --plain --header-timeout-ms 500
 (printf 'GET /api/balance HTTP/1.1\r\nHost: x\r\n'; sleep 3) | timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" >"$work/answer" 2>/dev/null
 [[ $(status_of) == 408 ]] && ok || bad "slow client gets 408: $(head -c 100 "$work/answer")"
+# A head ending in a bare LF: another parser could end it elsewhere (request smuggling).
+fresh GET /api/balance | sed 's/^Connection: close\r$/Connection: close/' >"$work/b.http"
+send "$work/b.http"; [[ $(status_of) == 400 ]] && ok || bad "bare LF in the head: $(head -c 100 "$work/answer")"
+# A client that half-closes right after its request still gets the answer.
+printf 'GET /.well-known/authwire/challenge HTTP/1.1\r\nHost: a\r\n\r\n' | timeout 10 socat - "TCP:127.0.0.1:$plain_port" >"$work/answer" 2>/dev/null
+[[ $(status_of) == 200 ]] && ok || bad "half-closed client gets its answer"
+# --authority: a signature for another API is refused.
+start_gateway named --demo-api --plain --authority api.example
+printf 'GET /api/balance HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$port" | sign_as "$work/pete.key" pete >"$work/n.http"
+timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" <"$work/n.http" >"$work/answer" 2>/dev/null
+[[ $(status_of) == 403 && $(last_reason "$work/named.log") == forbidden ]] && ok || bad "authority not served: $(status_of)"
+
 # --rate-limit: failed authentications per source and second, then 429.
 start_gateway limited --demo-api --plain --rate-limit 3
 template GET /api/balance | sign_as "$work/pete.key" mallory >"$work/m.http"
@@ -293,7 +336,7 @@ wait_load
 refused "$work/before.http" expired "a request accepted before the crash, replayed after"
 refused "$work/seq_before.http" seq_replay "a sequence number accepted before the crash"
 n_users=$("$aw" user list --data "$data" --json | jq length)
-[[ $n_users -eq 10 ]] && ok || bad "no user lost: $n_users users"
+[[ $n_users -eq 12 ]] && ok || bad "no user lost: $n_users users"
 [[ $(sqlite3 "$data/authwire.db" 'PRAGMA integrity_check') == ok ]] && ok || bad "integrity_check"
 req 0 "a fresh request after the restart" "$work/pete.json" /api/balance
 

@@ -197,6 +197,10 @@ int cli_request(int argc, char **argv)
         if (rc != CLI_EXIT_OK) {
             cli_error("request", "the gateway answered %d%s%s (signed and bound to this request)",
                       resp.status, resp.error[0] != '\0' ? ": " : "", resp.error);
+            if (resp.clock_corrected) {
+                cli_error("request", "the clock offset was corrected from the gateway's signed "
+                                     "time; run the request again");
+            }
         }
     }
     aw_client_response_free(&resp);

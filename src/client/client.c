@@ -291,6 +291,9 @@ static void verify_response(attempt *a, aw_client_response *out, int64_t now)
     free(raw.ptr);
     out->why = r;
     out->verified = r == AW_OK;
+    if (out->verified) {
+        out->status = resp.status; /* the status the signature covers, not curl's reading */
+    }
 }
 
 /* The server's signed clock from a verified error response, or 0. */
@@ -331,11 +334,15 @@ static CURL *curl_for(attempt *a, const char *url)
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    /* The CA named for this gateway is the only one trusted: without clearing CAPATH,
+     * libcurl would also trust every CA of the system store. */
     if (rq->cacert != NULL) {
         curl_easy_setopt(c, CURLOPT_CAINFO, rq->cacert);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
     } else if (a->cred->ca_pem != NULL) {
         struct curl_blob blob = {a->cred->ca_pem, strlen(a->cred->ca_pem), CURL_BLOB_COPY};
         curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
     }
     if (rq->client_cert != NULL) {
         curl_easy_setopt(c, CURLOPT_SSLCERT, rq->client_cert);
@@ -641,26 +648,29 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
     if (r != AW_OK) {
         say(&a, "cannot load the keys: %s", aw_result_reason(r));
     }
-    /* A verified refusal that only a fresh signature can cure is retried once: a clock the
-     * server says is off (correct it from the signed server time), or a challenge that
-     * expired on the way. */
+    /* A signed "your clock is off" corrects the clock offset (from the signed server time)
+     * whatever the method. The request is sent again, once, only when it is safe to run
+     * twice: a man in the middle can deliver a request, drop the answer and replay it late
+     * to provoke exactly this refusal, and a resent transfer would then run twice. Replay
+     * refusals (replay, seq_replay, challenge_invalid) are never retried, for the same
+     * reason. */
+    bool safe = strcmp(a.method, "GET") == 0 || strcmp(a.method, "HEAD") == 0 ||
+                strcmp(a.method, "OPTIONS") == 0;
     for (int attempt_no = 0; r == AW_OK; attempt_no++) {
         r = one_attempt(&a, url, state_path, out);
-        if (r != AW_OK || !out->verified || attempt_no >= 1) {
+        if (r != AW_OK || !out->verified) {
             break;
         }
         bool clock =
             strcmp(out->error, "expired") == 0 || strcmp(out->error, "created_in_future") == 0;
-        bool challenge = strcmp(out->error, "challenge_invalid") == 0;
-        if (!clock && !challenge) {
+        int64_t server = clock ? signed_server_time(&a) : 0;
+        if (server <= 0) {
             break;
         }
-        if (clock) {
-            int64_t server = signed_server_time(&a);
-            if (server <= 0) {
-                break;
-            }
-            r = aw_client_state_set_offset(state_path, server - (int64_t)time(NULL));
+        r = aw_client_state_set_offset(state_path, server - (int64_t)time(NULL));
+        out->clock_corrected = true;
+        if (r != AW_OK || !safe || attempt_no >= 1) {
+            break;
         }
         out->retries++;
         attempt_free(&a);

@@ -36,11 +36,12 @@ typedef struct aw_client_response {
     size_t head_len;
     uint8_t *body; /* malloc'd */
     size_t body_len;
-    bool verified;     /* signature valid and bound to the request */
-    aw_result why;     /* when not verified: the reason */
-    char error[64];    /* the signed Authwire-Error, "" when none */
-    bool interception; /* the gateway says the TLS session is not the one it sees */
-    int retries;       /* times the request was signed again (clock, challenge) */
+    bool verified;        /* signature valid and bound to the request */
+    aw_result why;        /* when not verified: the reason */
+    char error[64];       /* the signed Authwire-Error, "" when none */
+    bool interception;    /* the gateway says the TLS session is not the one it sees */
+    int retries;          /* times the request was signed and sent again (clock, GET only) */
+    bool clock_corrected; /* the clock offset was updated from a signed server time */
 } aw_client_response;
 
 /* Sends rq with the credentials in cred. Returns AW_OK when a response was received (look

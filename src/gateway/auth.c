@@ -26,12 +26,24 @@ static void user_free(gw_user *u)
     free(u);
 }
 
+void gw_user_hold(gw_user *u)
+{
+    u->refs++;
+}
+
+void gw_user_release(gw_user *u)
+{
+    if (u != NULL && --u->refs == 0) {
+        user_free(u);
+    }
+}
+
 void gw_users_free(gw_worker *w)
 {
     for (size_t i = 0; i < GW_USER_BUCKETS; i++) {
         while (w->users[i] != NULL) {
             gw_user *next = w->users[i]->next;
-            user_free(w->users[i]);
+            gw_user_release(w->users[i]);
             w->users[i] = next;
         }
     }
@@ -101,6 +113,7 @@ static aw_result user_find(gw_worker *w, aw_span keyid, gw_user **out)
     }
     gw_user *u = NULL;
     AW_GUARD(user_load(w, name, &u));
+    u->refs = 1;
     u->next = w->users[b];
     w->users[b] = u;
     *out = u;
@@ -305,11 +318,32 @@ aw_result gw_authenticate(gw_exchange *x)
     /* The signature value is what a response binds to; the parser got that far when the
      * label was found in both fields. */
     x->has_signature = x->verified.params != NULL;
+    if (r == AW_E_EXPIRED || r == AW_E_CREATED_IN_FUTURE) {
+        /* Only the clock is off. If the signature is good, say so to its signer (signed
+         * with its key, with our time), so the client can correct its clock; the request
+         * itself stays refused. */
+        aw_policy any_time = w->gw->policy;
+        any_time.skew = AW_WINDOW_MAX;
+        any_time.max_age = AW_WINDOW_MAX;
+        aw_verified v;
+        aw_arena_init(&scratch, w->scratch, sizeof(w->scratch));
+        if (aw_verify(&x->req->msg, NULL, &any_time, gw_now(), lookup_key, x, &scratch, &v) ==
+            AW_OK) {
+            x->verified = v;
+            x->authenticated = true;
+            return x->result = r;
+        }
+    }
     if (r != AW_OK) {
         x->user = NULL;
         return x->result = r;
     }
     x->authenticated = true;
+    if (x->req->peer_cert_name[0] != '\0' && strcmp(x->req->peer_cert_name, x->user->name) != 0) {
+        /* mTLS: the certificate and the signature must name the same user. */
+        x->detail = "the client certificate names another user";
+        return x->result = AW_E_FORBIDDEN;
+    }
     r = check_channel_binding(x);
     if (r == AW_OK) {
         switch (x->user->mode) {

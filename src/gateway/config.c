@@ -60,6 +60,10 @@ static const opt options[] = {
      "open connections at most; more are closed at once"},
     {"rate-limit", OPT_INT, F(rate_limit), "0", 0, 1000000,
      "unauthenticated requests per second per source address before 429; 0: no limit"},
+    {"authority", OPT_STRING, F(authority), NULL, 0, 0,
+     "comma-separated Host values this gateway answers for (e.g. api.example,api.example:8443); "
+     "a request signed for another is refused, so a signature for one API cannot be replayed "
+     "at another sharing the keys. Default: any"},
     {"access-log", OPT_STRING, F(access_log), "-", 0, 0,
      "JSON access log: a file, - for stdout, or off"},
     {"port-file", OPT_STRING, F(port_file), NULL, 0, 0,
@@ -299,6 +303,13 @@ int gw_config_load(gw_config *cfg, int argc, char **argv)
     }
     if (cfg->plain && cfg->client_ca != NULL) {
         fprintf(stderr, "authwired: --client-ca needs TLS (drop --plain)\n");
+        return -1;
+    }
+    if (cfg->challenge_ttl > cfg->skew + cfg->max_age) {
+        fprintf(stderr,
+                "authwired: --challenge-ttl must be at most --skew + --max-age (%lld): "
+                "the replay cache forgets a used challenge after that\n",
+                (long long)(cfg->skew + cfg->max_age));
         return -1;
     }
     if (cfg->workers == 0) {

@@ -35,6 +35,7 @@ typedef struct gw_config {
     int64_t upstream_timeout_ms;
     int64_t max_connections;
     int64_t rate_limit;
+    char *authority;
     char *access_log;
     char *port_file;
 } gw_config;

@@ -84,6 +84,7 @@ typedef struct gw_user {
     aw_fresh_mode mode;
     int64_t revoked_at;
     aw_key key;
+    int refs; /* the cache's reference plus one per exchange still waiting (proxy mode) */
     struct gw_user *next;
 } gw_user;
 
@@ -139,6 +140,9 @@ aw_result gw_authenticate(gw_exchange *x);
 /* Drops cached users when the store says they changed (revocation, new users). */
 void gw_users_refresh(gw_worker *w);
 void gw_users_free(gw_worker *w);
+/* An exchange that outlives the handler call keeps its user alive across cache flushes. */
+void gw_user_hold(gw_user *u);
+void gw_user_release(gw_user *u);
 /* Loads per-user sequence state and the restart guard before serving. */
 aw_result gw_replay_init(gateway *gw, aw_store *store);
 void gw_replay_free(gateway *gw);

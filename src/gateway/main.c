@@ -52,6 +52,23 @@ static bool path_is(const aw_message *m, const char *path)
            aw_span_eq(p, aw_span_cstr(path));
 }
 
+/* --authority: whether the request's Host is one this gateway answers for. */
+static bool authority_served(const gateway *gw, const aw_message *m)
+{
+    const char *list = gw->cfg.authority;
+    if (list == NULL) {
+        return true;
+    }
+    while (*list != '\0') {
+        size_t n = strcspn(list, ",");
+        if (aw_span_eq_nocase(m->authority, (aw_span){(const uint8_t *)list, n})) {
+            return true;
+        }
+        list += n + (list[n] == ',');
+    }
+    return false;
+}
+
 /* The slot of the request's source address (the port dropped). */
 static gw_limit_slot *limit_slot(gw_worker *w, const char *peer)
 {
@@ -100,6 +117,10 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
             slot->failures++;
         }
         gw_reply_error(&x, x.result, NULL);
+        return;
+    }
+    if (!authority_served(w->gw, &req->msg)) {
+        gw_reply_error(&x, AW_E_FORBIDDEN, "authority not served by this gateway");
         return;
     }
     if (w->gw->cfg.demo_api) {

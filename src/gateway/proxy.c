@@ -56,6 +56,7 @@ struct upstream_conn {
     proxied *x;
     up_state state;
     bool reused;
+    bool received; /* the upstream sent any byte for the request in flight */
     bool keep_alive;
     int status;
     size_t remaining;
@@ -110,10 +111,28 @@ static bool covered_field(const gw_exchange *x, aw_span name)
     return aw_verified_covers(&x->verified, lower);
 }
 
+/* Whether name, read the way CGI-style upstreams read it ('_' as '-', any case), is ours:
+ * the gateway alone says who signed, whatever the request covers. */
+static bool names_authwire_user(aw_span name)
+{
+    static const char ours[] = "authwire-user";
+    if (name.len != sizeof(ours) - 1) {
+        return false;
+    }
+    for (size_t i = 0; i < name.len; i++) {
+        uint8_t b = name.ptr[i] == '_' ? '-' : aw_ascii_lower(name.ptr[i]);
+        if (b != (uint8_t)ours[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool forward_field(const gw_exchange *x, aw_span name)
 {
-    if (name_in(name, hop_by_hop, sizeof(hop_by_hop) / sizeof(hop_by_hop[0]))) {
-        return false;
+    if (name_in(name, hop_by_hop, sizeof(hop_by_hop) / sizeof(hop_by_hop[0])) ||
+        names_authwire_user(name) || aw_span_eq_nocase(name, AW_SPAN_LIT("content-length"))) {
+        return false; /* Content-Length is written from the body actually forwarded */
     }
     /* Underscores: some servers read Foo_Bar as Foo-Bar, a field the signer never saw. */
     bool underscore = memchr(name.ptr, '_', name.len) != NULL;
@@ -144,6 +163,7 @@ static aw_result build_request(const gw_exchange *x, struct evbuffer *out)
     if (x->user != NULL) {
         rc |= evbuffer_add_printf(out, "Authwire-User: %s\r\n", x->user->name) < 0;
     }
+    rc |= evbuffer_add_printf(out, "Content-Length: %zu\r\n", req->msg.body.len) < 0;
     rc |= evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
     rc |= evbuffer_add(out, req->msg.body.ptr, req->msg.body.len);
     return rc == 0 ? AW_OK : AW_E_INTERNAL;
@@ -155,6 +175,7 @@ static void proxied_free(proxied *px)
         if (px->request != NULL) {
             evbuffer_free(px->request);
         }
+        gw_user_release(px->x.user);
         free(px);
     }
 }
@@ -176,6 +197,7 @@ static void up_free(upstream_conn *u)
 static void up_reset(upstream_conn *u)
 {
     u->x = NULL;
+    u->received = false;
     u->state = UP_HEAD;
     u->status = 0;
     u->remaining = 0;
@@ -412,6 +434,7 @@ static void up_read_cb(struct bufferevent *bev, void *arg)
         return;
     }
     bool done = false;
+    u->received = true;
     if (!up_parse(u, bufferevent_get_input(bev), &done)) {
         fail_exchange(u, "upstream sent a malformed or oversized response");
         return;
@@ -449,11 +472,14 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
         up_free(u);
         return;
     }
-    if (u->reused && u->state == UP_HEAD && evbuffer_get_length(u->body) == 0 &&
-        !(what & BEV_EVENT_TIMEOUT)) {
-        /* A kept-alive connection the upstream had already closed: retry once on a new
-         * one. Nothing was answered yet, so the request was not processed twice by us;
-         * the upstream saw at most the start of it on a dead socket. */
+    const aw_span method = u->x->x.req->msg.method;
+    bool idempotent = aw_span_eq(method, AW_SPAN_LIT("GET")) ||
+                      aw_span_eq(method, AW_SPAN_LIT("HEAD")) ||
+                      aw_span_eq(method, AW_SPAN_LIT("OPTIONS"));
+    if (u->reused && !u->received && idempotent && !(what & BEV_EVENT_TIMEOUT)) {
+        /* A kept-alive connection the upstream had closed before answering a byte: retry
+         * once on a new one. Only for methods that may run twice: the upstream may have
+         * read the request before the connection died. */
         proxied *px = u->x;
         u->x = NULL;
         up_free(u);
@@ -509,6 +535,9 @@ void gw_proxy_forward(gw_exchange *x)
         return;
     }
     px->x = *x;
+    if (px->x.user != NULL) {
+        gw_user_hold(px->x.user);
+    }
     upstream_conn *u = p->idle;
     if (u != NULL) {
         p->idle = u->next_idle;

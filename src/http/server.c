@@ -26,6 +26,9 @@
 
 #include "tls.h"
 
+/* Unsent answers a connection may queue before it stops reading requests. */
+#define AW_HTTP_OUTPUT_CAP (64 * 1024)
+
 typedef enum conn_state {
     CONN_IDLE,     /* waiting for the first byte of a request */
     CONN_HEAD,     /* reading the head */
@@ -41,8 +44,10 @@ struct aw_http_conn {
     struct bufferevent *bev;
     struct event *timer;
     conn_state state;
-    bool peer_gone;   /* the socket failed or closed while the handler owned the request */
-    bool dispatching; /* inside process_input: respond must not recurse */
+    bool peer_gone;      /* the socket failed while the handler owned the request */
+    bool read_eof;       /* the client closed its sending side: answer, then close */
+    bool output_blocked; /* too much unsent output: reading paused until it drains */
+    bool dispatching;    /* inside process_input: respond must not recurse */
     bool tls;
     bool tls_checked;
     size_t head_len;
@@ -244,6 +249,17 @@ static aw_result scan_head(const uint8_t *head, size_t len, size_t *body_len)
     return AW_OK;
 }
 
+/* Every LF of the head is preceded by a CR. */
+static bool crlf_only(const uint8_t *head, size_t len)
+{
+    for (const uint8_t *p = head; (p = memchr(p, '\n', len - (size_t)(p - head))) != NULL; p++) {
+        if (p == head || p[-1] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool request_keep_alive(const aw_http_request *req, size_t head_len)
 {
     /* HTTP/1.0 closes unless asked; HTTP/1.1 keeps alive unless "Connection: close". */
@@ -324,8 +340,17 @@ static void process_input(aw_http_conn *c)
 {
     const aw_http_limits *lim = &c->w->srv->cfg.limits;
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
     c->dispatching = true;
     for (;;) {
+        if (evbuffer_get_length(out) > AW_HTTP_OUTPUT_CAP) {
+            /* A client that pipelines and never reads: wait until it takes its answers
+             * (write_cb resumes), or the write deadline closes it. */
+            c->output_blocked = true;
+            bufferevent_disable(c->bev, EV_READ);
+            set_deadline(c, lim->idle_timeout_ms);
+            break;
+        }
         size_t avail = evbuffer_get_length(in);
         if (c->state == CONN_IDLE) {
             if (avail == 0) {
@@ -351,6 +376,11 @@ static void process_input(aw_http_conn *c)
             }
             const uint8_t *head = evbuffer_pullup(in, (ev_ssize_t)c->head_len);
             aw_result r = head != NULL ? scan_head(head, c->head_len, &c->body_len) : AW_E_INTERNAL;
+            if (r == AW_OK && !crlf_only(head, c->head_len)) {
+                /* A bare LF would let the parser end the head where this framing does not
+                 * (and take the rest as a body the upstream reads as another request). */
+                r = AW_E_MALFORMED;
+            }
             if (r == AW_OK && c->body_len > lim->max_body_bytes) {
                 r = AW_E_TOO_LARGE;
             }
@@ -372,8 +402,23 @@ static void process_input(aw_http_conn *c)
         break; /* HANDLING or CLOSING: nothing to read until the answer is out */
     }
     c->dispatching = false;
-    if (c->state == CONN_IDLE && !c->peer_gone) {
+    if (c->state == CONN_IDLE && !c->peer_gone && !c->output_blocked) {
         set_deadline(c, lim->idle_timeout_ms);
+    }
+}
+
+/* The output drained below the low-water mark: take the next pipelined request. */
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    aw_http_conn *c = arg;
+    if (!c->output_blocked) {
+        return;
+    }
+    c->output_blocked = false;
+    if (c->state != CONN_HANDLING) {
+        bufferevent_enable(bev, EV_READ);
+        event_del(c->timer);
+        process_input(c);
     }
 }
 
@@ -393,7 +438,7 @@ void aw_http_respond(aw_http_conn *c, const aw_http_response *resp)
         conn_free(c);
         return;
     }
-    bool close = resp->close || !c->req.keep_alive || c->w->draining;
+    bool close = resp->close || !c->req.keep_alive || c->w->draining || c->read_eof;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", resp->status, status_text(resp->status));
     for (size_t i = 0; i < resp->n_fields; i++) {
@@ -416,6 +461,8 @@ void aw_http_respond(aw_http_conn *c, const aw_http_response *resp)
         /* Free once the kernel has the bytes (the write callback fires at low-water 0). */
         bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
         bufferevent_enable(c->bev, EV_WRITE);
+        /* A client that does not read its last answer is dropped after the idle time. */
+        set_deadline(c, c->w->srv->cfg.limits.idle_timeout_ms);
         return;
     }
     c->state = CONN_IDLE;
@@ -445,6 +492,25 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         return;
     }
+    bool eof_only = (what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT));
+    if (eof_only && c->state != CONN_CLOSING) {
+        /* A half-close: the client sent all it will send but may still read. Answer what
+         * is pending, then close. */
+        c->read_eof = true;
+        bufferevent_disable(c->bev, EV_READ);
+        if (c->state == CONN_HANDLING) {
+            return;
+        }
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+            c->state = CONN_CLOSING;
+            bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
+            bufferevent_enable(c->bev, EV_WRITE);
+            set_deadline(c, c->w->srv->cfg.limits.idle_timeout_ms);
+            return;
+        }
+        conn_free(c);
+        return;
+    }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         if (c->state == CONN_HANDLING) {
             /* The handler still owns the request; free when it answers. */
@@ -462,6 +528,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     aw_http_conn *c = arg;
+    if (c->output_blocked && c->state != CONN_HANDLING) {
+        conn_free(c); /* it would not read its answers within the idle time */
+        return;
+    }
     switch (c->state) {
     case CONN_HEAD:
     case CONN_BODY:
@@ -544,7 +614,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     w->n_conns++;
     atomic_fetch_add(&srv->connections, 1);
     c->state = CONN_IDLE;
-    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, AW_HTTP_OUTPUT_CAP / 4, 0);
     bufferevent_enable(c->bev, EV_READ);
     /* The TLS handshake and the first request share the header deadline. */
     set_deadline(c, srv->cfg.limits.header_timeout_ms);
