@@ -54,4 +54,10 @@ if ! (cd "$root" && "$bin" --out "$out" "${js_args[@]}"); then
     echo "bench: FAILED: authwire-bench" >&2
     status=1
 fi
+
+# The gateway under wrk, against nginx; appends its rows to the same results file.
+if ! bash "$root/bench/gateway.sh" "$build" "$out"; then
+    echo "bench: FAILED: bench/gateway.sh" >&2
+    status=1
+fi
 exit "$status"

@@ -107,11 +107,12 @@ else
 fi
 
 say "Mallory with a certificate the client trusts terminates TLS and relays"
-relay=$(( $(cat port) + 1 ))
+relay=$(cat port)
+while (exec 3<>"/dev/tcp/127.0.0.1/$relay") 2>/dev/null; do relay=$((20000 + RANDOM % 30000)); done
 socat "OPENSSL-LISTEN:$relay,bind=127.0.0.1,reuseaddr,fork,cert=data/server.pem,key=data/server.key,verify=0" \
     "OPENSSL:127.0.0.1:$(cat port),cafile=data/ca.pem,verify=1,commonname=localhost" 2>/dev/null &
 relay_pid=$!
-sleep 0.3
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$relay") 2>/dev/null && break; sleep 0.05; done
 step fail "the gateway sees another TLS session than alice's: refused, interception reported" -- --credentials alice.json "https://127.0.0.1:$relay/api/balance"
 kill "$relay_pid" 2>/dev/null
 wait "$relay_pid" 2>/dev/null || true

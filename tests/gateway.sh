@@ -43,6 +43,25 @@ start_gateway() {
     printf -v "pid_$name" '%s' "$p"
 }
 
+# free_port: a port nothing answers on, for the test's own relays.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 30000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# wait_port PORT: until something accepts connections there (5 s at most).
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "FATAL: nothing listens on port $1" >&2
+    exit 1
+}
+
 # last_reason LOG: the reason of the last access-log line.
 last_reason() { tail -n 1 "$1" | jq -r .reason; }
 
@@ -210,11 +229,11 @@ template GET /api/whoami | sign_as "$work/cleo.key" cleo --nonce "AQAAAABlU_EAAA
 refused "$work/c.http" challenge_invalid "forged challenge"
 
 # Channel binding: a TLS-terminating relay with a certificate the client trusts.
-relay_port=$((tls_port + 1000))
+relay_port=$(free_port)
 socat "OPENSSL-LISTEN:$relay_port,bind=127.0.0.1,reuseaddr,fork,cert=$data/server.pem,key=$data/server.key,verify=0" \
     "OPENSSL:127.0.0.1:$tls_port,cafile=$data/ca.pem,verify=1,commonname=localhost" 2>/dev/null &
 pids+=($!)
-sleep 0.3
+wait_port "$relay_port"
 req 3 "TLS interception (channel binding differs)" "$work/alice.json" "https://127.0.0.1:$relay_port/api/balance"
 grep -q "TLS INTERCEPTION SUSPECTED" "$work/err" && ok || bad "the client says interception: $(cat "$work/err")"
 [[ $(last_reason "$work/tls.log") == channel_binding ]] && ok || bad "gateway logs channel_binding"
@@ -228,9 +247,9 @@ quick_port=$port
 mitm() { # mitm PORT FILTER: a relay to the quick gateway whose answers pass through FILTER
     socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" "SYSTEM:socat - TCP\:127.0.0.1\:$quick_port | $2" 2>/dev/null &
     pids+=($!)
-    sleep 0.3
+    wait_port "$1"
 }
-m1=$((plain_port + 1001)); m2=$((plain_port + 1002)); m3=$((plain_port + 1003))
+m1=$(free_port); m2=$(free_port); m3=$(free_port)
 mitm "$m1" "sed -u s/balance/balanse/" # socat eats double quotes: keep the filter plain
 req 3 "altered response body" "$work/pete.json" "http://127.0.0.1:$m1/api/balance"
 grep -q "possible interference" "$work/err" && ok || bad "interference message: $(cat "$work/err")"
@@ -243,10 +262,12 @@ req 3 "an injected 401" "$work/pete.json" "http://127.0.0.1:$m3/api/balance"
 
 # ---- reverse proxy mode ------------------------------------------------------------------
 # The upstream: a second authwired would sign; a plain echo server shows what arrives.
-up_port=$((plain_port + 2000))
+up_port=$(free_port)
 socat "TCP-LISTEN:$up_port,bind=127.0.0.1,reuseaddr,fork" \
     "EXEC:bash $(dirname "$0")/support/upstream.sh $work/upstream_saw" 2>/dev/null &
 pids+=($!)
+wait_port "$up_port"
+: >"$work/upstream_saw" # the probe connection of wait_port
 start_gateway proxy --upstream "http://127.0.0.1:$up_port" --plain
 proxy_port=$port
 add_user paul "http://127.0.0.1:$proxy_port"
@@ -303,7 +324,7 @@ timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" <"$work/n.http" >"$work/answer" 2>
 start_gateway limited --demo-api --plain --rate-limit 3
 template GET /api/balance | sign_as "$work/pete.key" mallory >"$work/m.http"
 statuses=""
-for i in 1 2 3 4 5 6 7 8; do
+for i in $(seq 12); do
     timeout 10 socat -t 5 - "TCP:127.0.0.1:$port" <"$work/m.http" >"$work/answer" 2>/dev/null
     statuses+="$(status_of) "
 done

@@ -171,6 +171,17 @@ static void example_config(FILE *out)
     }
 }
 
+static bool is_bool_word(const char *s)
+{
+    static const char *const words[] = {"true", "false", "on", "off", "yes", "no"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcmp(s, words[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t') {
@@ -273,7 +284,11 @@ int gw_config_load(gw_config *cfg, int argc, char **argv)
         }
         if (value == NULL) {
             if (o->type == OPT_BOOL) {
+                /* --flag alone means true; --flag false (or off, no) also reads naturally. */
                 value = "true";
+                if (i + 1 < argc && is_bool_word(argv[i + 1])) {
+                    value = argv[++i];
+                }
             } else if (i + 1 < argc) {
                 value = argv[++i];
             } else {

@@ -48,6 +48,16 @@ typedef struct gw_seq_entry {
 
 #define GW_SEQ_BUCKETS 1024
 
+#define GW_LIMIT_SLOTS 1024
+
+/* Failed authentications per source address in the current second (--rate-limit), shared
+ * by the workers, approximate: addresses that share a slot share a budget. */
+typedef struct gw_limit_slot {
+    uint64_t source; /* hash of the address */
+    int64_t second;
+    int64_t failures;
+} gw_limit_slot;
+
 typedef struct gateway {
     gw_config cfg;
     struct ssl_ctx_st *tls;
@@ -71,6 +81,9 @@ typedef struct gateway {
     int64_t created_floor;
     int64_t created_persisted;
 
+    pthread_mutex_t limit_lock;
+    gw_limit_slot limits[GW_LIMIT_SLOTS];
+
     gw_metrics metrics;
     int access_log_fd; /* -1: off */
     aw_http_server *server;
@@ -89,16 +102,7 @@ typedef struct gw_user {
 } gw_user;
 
 #define GW_USER_BUCKETS 256
-#define GW_LIMIT_SLOTS  1024
-
-/* Failed authentications per source address in the current second (--rate-limit), per
- * worker, approximate: addresses that share a slot share a budget. */
-typedef struct gw_limit_slot {
-    uint64_t source; /* hash of the address */
-    int64_t second;
-    int64_t failures;
-} gw_limit_slot;
-#define GW_SCRATCH (96 * 1024)
+#define GW_SCRATCH      (96 * 1024)
 
 typedef struct gw_proxy gw_proxy;
 
@@ -113,7 +117,6 @@ typedef struct gw_worker {
     gw_user *users[GW_USER_BUCKETS];
     uint64_t users_generation;
     gw_proxy *proxy;
-    gw_limit_slot limits[GW_LIMIT_SLOTS];
     uint8_t scratch[GW_SCRATCH];
 } gw_worker;
 

@@ -69,8 +69,8 @@ static bool authority_served(const gateway *gw, const aw_message *m)
     return false;
 }
 
-/* The slot of the request's source address (the port dropped). */
-static gw_limit_slot *limit_slot(gw_worker *w, const char *peer)
+/* The failure count slot of the request's source address (the port dropped). */
+static uint64_t source_hash(const char *peer)
 {
     const char *colon = strrchr(peer, ':');
     size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
@@ -78,12 +78,26 @@ static gw_limit_slot *limit_slot(gw_worker *w, const char *peer)
     for (size_t i = 0; i < n; i++) {
         h = (h ^ (uint8_t)peer[i]) * 1099511628211u;
     }
-    gw_limit_slot *slot = &w->limits[h % GW_LIMIT_SLOTS];
+    return h;
+}
+
+/* --rate-limit: whether this source already failed too often this second; with count, one
+ * more failure is recorded. */
+static bool source_limited(gateway *gw, const char *peer, bool count)
+{
+    uint64_t h = source_hash(peer);
     int64_t now = gw_now();
+    pthread_mutex_lock(&gw->limit_lock);
+    gw_limit_slot *slot = &gw->limits[h % GW_LIMIT_SLOTS];
     if (slot->source != h || slot->second != now) {
         *slot = (gw_limit_slot){.source = h, .second = now};
     }
-    return slot;
+    if (count) {
+        slot->failures++;
+    }
+    bool limited = slot->failures >= gw->cfg.rate_limit;
+    pthread_mutex_unlock(&gw->limit_lock);
+    return limited;
 }
 
 static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result result, void *arg)
@@ -103,9 +117,8 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
         handle_metrics(&x);
         return;
     }
-    int64_t limit = w->gw->cfg.rate_limit;
-    gw_limit_slot *slot = limit > 0 ? limit_slot(w, req->peer_addr) : NULL;
-    if (slot != NULL && slot->failures >= limit) {
+    bool limiting = w->gw->cfg.rate_limit > 0;
+    if (limiting && source_limited(w->gw, req->peer_addr, false)) {
         gw_reply_error(&x, AW_E_RATE_LIMITED, "too many failed authentications from this source");
         return;
     }
@@ -113,8 +126,8 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
         /* Benchmarks only: nothing is checked or signed. */
         x.result = AW_OK;
     } else if (gw_authenticate(&x) != AW_OK) {
-        if (slot != NULL && !x.authenticated) {
-            slot->failures++;
+        if (limiting && !x.authenticated) {
+            (void)source_limited(w->gw, req->peer_addr, true);
         }
         gw_reply_error(&x, x.result, NULL);
         return;
@@ -268,6 +281,7 @@ static int setup(gateway *gw)
     if (r != AW_OK) {
         return fail("server signing key", r, "server-ed25519.pem");
     }
+    pthread_mutex_init(&gw->limit_lock, NULL);
     r = aw_random(gw->challenge_secret, sizeof(gw->challenge_secret));
     if (r != AW_OK) {
         return fail("random", r, NULL);

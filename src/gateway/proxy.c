@@ -9,6 +9,8 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,10 +451,11 @@ static void start_exchange(upstream_conn *u);
 
 static void up_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     upstream_conn *u = arg;
     gw_proxy *p = u->proxy;
     if (what & BEV_EVENT_CONNECTED) {
+        int one = 1; /* small requests and answers: no Nagle delay */
+        (void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         return;
     }
     if (u->x == NULL) {
@@ -514,14 +517,34 @@ static void start_exchange(upstream_conn *u)
             fail_exchange(u, "upstream connect failed");
             return;
         }
+        /* Once per connection: enabling EV_WRITE arms EPOLLOUT even with nothing to write,
+         * so doing it per request would cost two epoll_ctl calls each time. */
+        bufferevent_enable(u->bev, EV_READ | EV_WRITE);
     }
     struct timeval tv = {gw->cfg.upstream_timeout_ms / 1000,
                          (gw->cfg.upstream_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(u->bev, &tv, &tv);
     u->state = UP_HEAD;
     /* Copy, not move: a retry on a fresh connection needs the bytes again. */
-    evbuffer_add_buffer_reference(bufferevent_get_output(u->bev), u->x->request);
-    bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+    struct evbuffer *out = bufferevent_get_output(u->bev);
+    if (u->reused && evbuffer_get_length(out) == 0) {
+        /* A connected socket with nothing queued: write at once (one writev, no EPOLLOUT
+         * round trip); only what the socket does not take waits in the bufferevent. */
+        struct evbuffer *copy = evbuffer_new();
+        if (copy != NULL && evbuffer_add_buffer_reference(copy, u->x->request) == 0) {
+            evutil_socket_t fd = bufferevent_getfd(u->bev);
+            while (evbuffer_get_length(copy) > 0 && evbuffer_write(copy, fd) > 0) {
+            }
+            evbuffer_add_buffer(out, copy);
+        } else {
+            evbuffer_add_buffer_reference(out, u->x->request);
+        }
+        if (copy != NULL) {
+            evbuffer_free(copy);
+        }
+    } else {
+        evbuffer_add_buffer_reference(out, u->x->request);
+    }
 }
 
 void gw_proxy_forward(gw_exchange *x)

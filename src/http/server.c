@@ -53,7 +53,8 @@ struct aw_http_conn {
     size_t head_len;
     size_t body_len;
     bool keep_alive;
-    uint8_t *buf; /* the current request's bytes */
+    struct evbuffer *staging; /* an answer being built, before it goes to the socket */
+    uint8_t *buf;             /* the current request's bytes */
     size_t buf_cap;
     aw_http_request req;
     char peer_addr[64];
@@ -155,6 +156,9 @@ static void conn_free(aw_http_conn *c)
     }
     if (c->bev != NULL) {
         bufferevent_free(c->bev);
+    }
+    if (c->staging != NULL) {
+        evbuffer_free(c->staging);
     }
     free(c->buf);
     free(c);
@@ -298,9 +302,10 @@ static void fill_tls_details(aw_http_conn *c)
 static void dispatch(aw_http_conn *c, aw_result result)
 {
     aw_http_request *req = &c->req;
+    /* Reading stays enabled (no epoll_ctl pair per request): bytes of a next request just
+     * wait in the input buffer, bounded by the read high-water mark, until the answer is out. */
     c->state = CONN_HANDLING;
     event_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
     snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer_addr);
     fill_tls_details(c);
     if (result != AW_OK) {
@@ -426,6 +431,23 @@ static void write_cb(struct bufferevent *bev, void *arg)
 
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* Hands the staged answer to the kernel at once when nothing is queued before it: one
+ * writev, instead of arming EPOLLOUT, waiting a loop turn and disarming it again (two
+ * epoll_ctl calls per answer). What the socket does not take goes through the bufferevent.
+ * TLS connections always go through the bufferevent. */
+static void send_staged(aw_http_conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (!c->tls && evbuffer_get_length(out) == 0) {
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        while (evbuffer_get_length(c->staging) > 0 && evbuffer_write(c->staging, fd) > 0) {
+        }
+    }
+    if (evbuffer_get_length(c->staging) > 0) {
+        evbuffer_add_buffer(out, c->staging);
+    }
+}
+
 static void closing_write_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
@@ -439,7 +461,7 @@ void aw_http_respond(aw_http_conn *c, const aw_http_response *resp)
         return;
     }
     bool close = resp->close || !c->req.keep_alive || c->w->draining || c->read_eof;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->staging;
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", resp->status, status_text(resp->status));
     for (size_t i = 0; i < resp->n_fields; i++) {
         const aw_http_field *f = &resp->fields[i];
@@ -454,10 +476,16 @@ void aw_http_respond(aw_http_conn *c, const aw_http_response *resp)
     if (resp->body.len > 0) {
         evbuffer_add(out, resp->body.ptr, resp->body.len);
     }
+    send_staged(c);
     if (close) {
         c->state = CONN_CLOSING;
         event_del(c->timer);
         bufferevent_disable(c->bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+            /* All sent already: free from the loop, not from under a caller. */
+            event_active(c->timer, EV_TIMEOUT, 1);
+            return;
+        }
         /* Free once the kernel has the bytes (the write callback fires at low-water 0). */
         bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
         bufferevent_enable(c->bev, EV_WRITE);
@@ -466,7 +494,9 @@ void aw_http_respond(aw_http_conn *c, const aw_http_response *resp)
         return;
     }
     c->state = CONN_IDLE;
-    bufferevent_enable(c->bev, EV_READ);
+    if (!c->output_blocked) {
+        bufferevent_enable(c->bev, EV_READ); /* a no-op unless a half-close disabled it */
+    }
     if (!c->dispatching) {
         process_input(c);
     }
@@ -594,7 +624,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     }
     c->timer = evtimer_new(w->base, timer_cb, c);
-    if (c->bev == NULL || c->timer == NULL) {
+    c->staging = evbuffer_new();
+    if (c->bev == NULL || c->timer == NULL || c->staging == NULL) {
         if (c->bev == NULL) {
             evutil_closesocket(fd);
         } else {
@@ -602,6 +633,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         }
         if (c->timer != NULL) {
             event_free(c->timer);
+        }
+        if (c->staging != NULL) {
+            evbuffer_free(c->staging);
         }
         free(c);
         return;
@@ -616,6 +650,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->state = CONN_IDLE;
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, AW_HTTP_OUTPUT_CAP / 4, 0);
+    /* Reading pauses when this much waits unparsed: one whole request at its limits, plus
+     * the start of the next. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0,
+                             srv->cfg.limits.max_header_bytes + srv->cfg.limits.max_body_bytes +
+                                 AW_HTTP_OUTPUT_CAP);
     bufferevent_enable(c->bev, EV_READ);
     /* The TLS handshake and the first request share the header deadline. */
     set_deadline(c, srv->cfg.limits.header_timeout_ms);
