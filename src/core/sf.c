@@ -144,6 +144,20 @@ typedef struct sf_vec {
     size_t cap;
 } sf_vec;
 
+/* aw_arena_alloc inline, for the arrays and byte sequences of a parse (one call each on the
+ * verify path adds up). align is a power-of-two constant at every call site. */
+static inline void *sf_alloc(aw_arena *a, size_t size, size_t align)
+{
+    uintptr_t base = (uintptr_t)a->buf;
+    uintptr_t at = (base + a->used + (align - 1)) & ~(uintptr_t)(align - 1);
+    size_t offset = (size_t)(at - base);
+    if (offset > a->cap || size > a->cap - offset) {
+        return NULL;
+    }
+    a->used = offset + size;
+    return a->buf + offset;
+}
+
 /* Tries to give v room for new_cap elements: in place when v is the newest allocation of
  * the arena, otherwise by copying into a fresh block (the old one is left behind). */
 static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, size_t align)
@@ -153,14 +167,14 @@ static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, 
     }
     if (v->data != NULL && v->data + v->cap * size == a->buf + a->used) {
         /* With alignment 1 the arena hands out exactly the bytes that follow v. */
-        uint8_t *more = aw_arena_alloc(a, (new_cap - v->cap) * size, 1);
+        uint8_t *more = sf_alloc(a, (new_cap - v->cap) * size, 1);
         if (more == NULL) {
             return false;
         }
         v->cap = new_cap;
         return true;
     }
-    uint8_t *grown = aw_arena_alloc(a, new_cap * size, align);
+    uint8_t *grown = sf_alloc(a, new_cap * size, align);
     if (grown == NULL) {
         return false;
     }
@@ -172,18 +186,20 @@ static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, 
     return true;
 }
 
-static aw_result sf_vec_push(aw_arena *a, sf_vec *v, const void *elem, size_t size, size_t align)
+/* Appends one element to v and returns it for the caller to fill in place (no copy of a
+ * parsed element), or NULL when the arena is exhausted. */
+static inline void *sf_vec_next(aw_arena *a, sf_vec *v, size_t size, size_t align)
 {
     if (v->n == v->cap) {
         /* Always double, never "whatever still fits": the sequence of allocations then
          * does not depend on the arena's size, so an input that parses in an arena parses
          * in every larger one. */
         size_t doubled = v->cap == 0 ? SF_VEC_INITIAL : v->cap * 2;
-        AW_ENSURE(sf_vec_reserve(a, v, doubled, size, align), AW_E_BUFFER_TOO_SMALL);
+        if (!sf_vec_reserve(a, v, doubled, size, align)) {
+            return NULL;
+        }
     }
-    memcpy(v->data + v->n * size, elem, size);
-    v->n++;
-    return AW_OK;
+    return v->data + v->n++ * size;
 }
 
 /* ---- duplicate keys ---- */
@@ -393,27 +409,44 @@ static bool sf_all_printable(const uint8_t *p, size_t n)
     return bad == 0;
 }
 
-/* The length of the longest prefix of p[0..n) whose bytes may stand unescaped in a string:
- * visible ASCII or SP, but neither DQUOTE nor backslash (Section 4.2.5). */
-static size_t sf_plain_prefix(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
 #ifdef SF_SSE2
-    /* 16 bytes at a time while the input lasts (never past its end). Signed compares: a
-     * byte from 0x80 is negative, so it counts as below SP and stops the prefix. */
+/* One bit per byte of the 16 at p that may not stand unescaped in a string. Signed
+ * compares: a byte from 0x80 is negative, so it counts as below SP. */
+static inline unsigned sf_string_stops(const uint8_t *p)
+{
     const __m128i sp = _mm_set1_epi8(0x20);
     const __m128i del = _mm_set1_epi8(0x7f);
     const __m128i dquote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del)),
+                     _mm_or_si128(_mm_cmpeq_epi8(x, dquote), _mm_cmpeq_epi8(x, backslash)));
+    return (unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
+/* The length of the longest prefix of p[0..n) whose bytes may stand unescaped in a string:
+ * visible ASCII or SP, but neither DQUOTE nor backslash (Section 4.2.5). The caller's
+ * buffer also holds the `before` bytes that precede p, which the last 16-byte load may
+ * overlap (their bits are shifted out) instead of going byte by byte. */
+static size_t sf_plain_prefix(const uint8_t *p, size_t n, size_t before)
+{
+    size_t i = 0;
+#ifdef SF_SSE2
+    /* 16 bytes at a time while the input lasts (never past its end). */
     for (; i + 16 <= n; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i stop =
-            _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del)),
-                         _mm_or_si128(_mm_cmpeq_epi8(x, dquote), _mm_cmpeq_epi8(x, backslash)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+        unsigned mask = sf_string_stops(p + i);
         if (mask != 0) {
             return i + (size_t)__builtin_ctz(mask);
         }
+    }
+    size_t left = n - i;
+    if (left > 0 && before + i >= 16 - left) {
+        /* The last 16 bytes of the buffer; the first 16 - left of them were checked already
+         * or precede p. */
+        unsigned mask = sf_string_stops(p + n - 16) >> (16 - left);
+        return mask != 0 ? i + (size_t)__builtin_ctz(mask) : n;
     }
 #endif
     while (i < n && p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '"' && p[i] != '\\') {
@@ -430,7 +463,7 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
 {
     AW_ENSURE(aw_cursor_eat(c, '"'), AW_E_SF_SYNTAX);
     aw_span rest = aw_cursor_rest(c);
-    size_t span = sf_plain_prefix(rest.ptr, rest.len);
+    size_t span = sf_plain_prefix(rest.ptr, rest.len, c->pos);
     AW_ENSURE(span < rest.len, AW_E_SF_SYNTAX); /* step 4: no closing DQUOTE */
     if (rest.ptr[span] == '"') {
         *out = span == 0 ? (aw_span){sf_empty, 0} : (aw_span){rest.ptr, span};
@@ -454,7 +487,7 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
         }
         n++;
     }
-    uint8_t *buf = aw_arena_alloc(a, n == 0 ? 1 : n, 1);
+    uint8_t *buf = sf_alloc(a, n == 0 ? 1 : n, 1);
     AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
     for (size_t i = 0; i < n; i++) {
         int ch = aw_cursor_next(c);
@@ -502,7 +535,7 @@ static aw_result sf_parse_bytes(aw_cursor *c, aw_arena *a, aw_span *out)
     if (cap <= sizeof(small) && aw_base64_decode(b64, flags, small, sizeof(small), &n) == AW_OK) {
         /* The usual case (a signature, a digest): decoded on the stack, which checked every
          * character, then copied into the arena. */
-        uint8_t *buf = aw_arena_alloc(a, cap, 1);
+        uint8_t *buf = sf_alloc(a, cap, 1);
         AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
         memcpy(buf, small, n);
         *out = (aw_span){buf, n};
@@ -514,7 +547,7 @@ static aw_result sf_parse_bytes(aw_cursor *c, aw_arena *a, aw_span *out)
         ok &= sf_class[b64.ptr[i]];
     }
     AW_ENSURE((ok & SF_B64) != 0, AW_E_SF_SYNTAX);
-    uint8_t *buf = aw_arena_alloc(a, cap, 1);
+    uint8_t *buf = sf_alloc(a, cap, 1);
     AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
     aw_result r = aw_base64_decode(b64, flags, buf, cap, &n);
     if (r == AW_E_MALFORMED) {
@@ -571,14 +604,15 @@ static aw_result sf_parse_params(aw_cursor *c, unsigned flags, aw_arena *a,
 {
     sf_vec v = {NULL, 0, 0};
     while (aw_cursor_eat(c, ';')) {
-        aw_sf_param p;
+        aw_sf_param *p = sf_vec_next(a, &v, sizeof(*p), _Alignof(aw_sf_param));
+        AW_ENSURE(p != NULL, AW_E_BUFFER_TOO_SMALL);
         sf_skip_sp(c);
-        AW_GUARD(sf_parse_key(c, &p.key));
-        p.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
+        AW_GUARD(sf_parse_key(c, &p->key));
         if (aw_cursor_eat(c, '=')) {
-            AW_GUARD(sf_parse_bare_item(c, a, &p.value));
+            AW_GUARD(sf_parse_bare_item(c, a, &p->value));
+        } else {
+            p->value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
         }
-        AW_GUARD(sf_vec_push(a, &v, &p, sizeof(p), _Alignof(aw_sf_param)));
     }
     AW_GUARD(sf_dedup(a, &v, sizeof(aw_sf_param), (flags & AW_SF_REJECT_DUPLICATE_PARAMS) != 0));
     *params = (const aw_sf_param *)(const void *)v.data;
@@ -616,9 +650,9 @@ static aw_result sf_parse_inner_list(aw_cursor *c, unsigned flags, aw_arena *a, 
         if (aw_cursor_eat(c, ')')) {
             break;
         }
-        aw_sf_item item;
-        AW_GUARD(sf_parse_item(c, flags, a, &item));
-        AW_GUARD(sf_vec_push(a, &v, &item, sizeof(item), _Alignof(aw_sf_item)));
+        aw_sf_item *item = sf_vec_next(a, &v, sizeof(*item), _Alignof(aw_sf_item));
+        AW_ENSURE(item != NULL, AW_E_BUFFER_TOO_SMALL);
+        AW_GUARD(sf_parse_item(c, flags, a, item));
         /* Step 2.5: items are separated by SP, or the list ends. */
         int ch = aw_cursor_peek(c);
         AW_ENSURE(ch == ' ' || ch == ')', AW_E_SF_SYNTAX);
@@ -660,11 +694,12 @@ static aw_result sf_parse_list_members(aw_cursor *c, aw_arena *a, sf_vec *v)
 {
     bool done = aw_cursor_eof(c);
     while (!done) {
-        aw_sf_member m = {0};
+        aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+        AW_ENSURE(m != NULL, AW_E_BUFFER_TOO_SMALL);
+        *m = (aw_sf_member){{NULL, 0}, {{0}, NULL, 0}, NULL, 0, {NULL, 0}};
         aw_cursor mark = *c;
-        AW_GUARD(sf_parse_member(c, 0, a, &m));
-        m.raw = sf_consumed_since(&mark, c);
-        AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
+        AW_GUARD(sf_parse_member(c, 0, a, m));
+        m->raw = sf_consumed_since(&mark, c);
         AW_GUARD(sf_member_separator(c, &done));
     }
     return AW_OK;
@@ -675,18 +710,19 @@ static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a
 {
     bool done = aw_cursor_eof(c);
     while (!done) {
-        aw_sf_member m = {0};
-        AW_GUARD(sf_parse_key(c, &m.key));
+        aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+        AW_ENSURE(m != NULL, AW_E_BUFFER_TOO_SMALL);
+        *m = (aw_sf_member){{NULL, 0}, {{0}, NULL, 0}, NULL, 0, {NULL, 0}};
+        AW_GUARD(sf_parse_key(c, &m->key));
         if (aw_cursor_eat(c, '=')) {
             aw_cursor mark = *c;
-            AW_GUARD(sf_parse_member(c, flags, a, &m));
-            m.raw = sf_consumed_since(&mark, c);
+            AW_GUARD(sf_parse_member(c, flags, a, m));
+            m->raw = sf_consumed_since(&mark, c);
         } else {
             /* Step 3.3: a key without "=" is Boolean true, with parameters. */
-            m.item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
-            AW_GUARD(sf_parse_params(c, flags, a, &m.item.params, &m.item.n_params));
+            m->item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
+            AW_GUARD(sf_parse_params(c, flags, a, &m->item.params, &m->item.n_params));
         }
-        AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
         AW_GUARD(sf_member_separator(c, &done));
     }
     return sf_dedup(a, v, sizeof(aw_sf_member), (flags & AW_SF_REJECT_DUPLICATE_KEYS) != 0);
@@ -696,9 +732,26 @@ static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a
 static aw_result sf_begin(aw_span input, aw_cursor *c)
 {
     aw_cursor_init(c, input);
-    /* An OR over every byte, not a branch per byte, so the compiler can vectorise it. */
+    /* An OR over every byte, not a branch per byte: 16 bytes at a time with SSE2 (the last
+     * block overlapping the one before), otherwise a loop the compiler can vectorise. */
     uint8_t high = 0;
-    for (size_t i = 0; i < input.len; i++) {
+    size_t i = 0;
+#ifdef SF_SSE2
+    if (input.len >= 16) {
+        __m128i acc = _mm_setzero_si128();
+        for (; i + 16 <= input.len; i += 16) {
+            acc =
+                _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(const void *)(input.ptr + i)));
+        }
+        if (i < input.len) {
+            acc = _mm_or_si128(
+                acc, _mm_loadu_si128((const __m128i *)(const void *)(input.ptr + input.len - 16)));
+        }
+        high = _mm_movemask_epi8(acc) != 0 ? 0x80 : 0;
+        i = input.len;
+    }
+#endif
+    for (; i < input.len; i++) {
         high |= input.ptr[i];
     }
     AW_ENSURE(high < 0x80, AW_E_SF_SYNTAX);
