@@ -337,13 +337,15 @@ static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
 /* Section 4.2.3.3: Parsing a Key. The key borrows from the input. */
 static aw_result sf_parse_key(aw_cursor *c, aw_span *key)
 {
-    aw_cursor mark = *c;
-    AW_ENSURE(sf_is_key_start(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
-    aw_cursor_next(c);
-    while (sf_is_key_char(aw_cursor_peek(c))) {
-        aw_cursor_next(c);
+    /* One table lookup per character over the rest of the input, bounded by its length. */
+    aw_span rest = aw_cursor_rest(c);
+    AW_ENSURE(rest.len > 0 && (sf_class[rest.ptr[0]] & SF_KEY_START) != 0, AW_E_SF_SYNTAX);
+    size_t n = 1;
+    while (n < rest.len && (sf_class[rest.ptr[n]] & SF_KEY_CHAR) != 0) {
+        n++;
     }
-    *key = sf_consumed_since(&mark, c);
+    *key = (aw_span){rest.ptr, n};
+    c->pos += n;
     return AW_OK;
 }
 
@@ -352,36 +354,33 @@ static aw_result sf_parse_key(aw_cursor *c, aw_span *key)
 static aw_result sf_parse_number(aw_cursor *c, aw_sf_value *out)
 {
     bool negative = aw_cursor_eat(c, '-');
-    AW_ENSURE(sf_is_digit(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
+    aw_span rest = aw_cursor_rest(c);
+    AW_ENSURE(rest.len > 0 && sf_is_digit(rest.ptr[0]), AW_E_SF_SYNTAX);
     bool decimal = false;
     size_t len = 0;
     size_t frac_digits = 0;
     int64_t int_part = 0;
     int64_t frac_part = 0;
-    for (;;) {
-        int ch = aw_cursor_peek(c);
-        if (sf_is_digit(ch)) {
-            aw_cursor_next(c);
-            len++;
-            if (decimal) {
-                frac_part = frac_part * 10 + (ch - '0');
-                frac_digits++;
-            } else {
-                int_part = int_part * 10 + (ch - '0');
-            }
-        } else if (!decimal && ch == '.') {
-            /* At most 12 integer digits before the decimal point (step 7.3.1). */
-            AW_ENSURE(len <= 12, AW_E_SF_SYNTAX);
-            aw_cursor_next(c);
-            len++;
-            decimal = true;
-        } else {
-            break;
-        }
-        /* Steps 7.5 and 7.6 bound the digit strings, which also keeps the sums in range. */
-        AW_ENSURE(decimal || len <= 15, AW_E_SF_SYNTAX);
-        AW_ENSURE(!decimal || len <= 16, AW_E_SF_SYNTAX);
+    /* The integer digits, at most 15 (step 7.5). */
+    while (len < rest.len && sf_is_digit(rest.ptr[len])) {
+        AW_ENSURE(len < 15, AW_E_SF_SYNTAX);
+        int_part = int_part * 10 + (rest.ptr[len] - '0');
+        len++;
     }
+    if (len < rest.len && rest.ptr[len] == '.') {
+        /* At most 12 integer digits before the decimal point (step 7.3.1). */
+        AW_ENSURE(len <= 12, AW_E_SF_SYNTAX);
+        len++;
+        decimal = true;
+        /* At most 16 characters with the "." (step 7.6), which keeps the sum in range. */
+        while (len < rest.len && sf_is_digit(rest.ptr[len])) {
+            AW_ENSURE(len < 16, AW_E_SF_SYNTAX);
+            frac_part = frac_part * 10 + (rest.ptr[len] - '0');
+            frac_digits++;
+            len++;
+        }
+    }
+    c->pos += len;
     if (!decimal) {
         out->type = AW_SF_INTEGER;
         out->integer = negative ? -int_part : int_part;
@@ -504,13 +503,14 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
 /* Section 4.2.6: Parsing a Token. The token borrows from the input. */
 static aw_result sf_parse_token(aw_cursor *c, aw_span *out)
 {
-    aw_cursor mark = *c;
-    AW_ENSURE(sf_is_token_start(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
-    aw_cursor_next(c);
-    while (sf_is_token_char(aw_cursor_peek(c))) {
-        aw_cursor_next(c);
+    aw_span rest = aw_cursor_rest(c);
+    AW_ENSURE(rest.len > 0 && (sf_class[rest.ptr[0]] & SF_TOKEN_START) != 0, AW_E_SF_SYNTAX);
+    size_t n = 1;
+    while (n < rest.len && (sf_class[rest.ptr[n]] & SF_TOKEN_CHAR) != 0) {
+        n++;
     }
-    *out = sf_consumed_since(&mark, c);
+    *out = (aw_span){rest.ptr, n};
+    c->pos += n;
     return AW_OK;
 }
 
