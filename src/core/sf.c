@@ -160,7 +160,7 @@ static inline void *sf_alloc(aw_arena *a, size_t size, size_t align)
 
 /* Tries to give v room for new_cap elements: in place when v is the newest allocation of
  * the arena, otherwise by copying into a fresh block (the old one is left behind). */
-static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, size_t align)
+static inline bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, size_t align)
 {
     if (new_cap > SIZE_MAX / size) {
         return false;
@@ -429,7 +429,7 @@ static inline unsigned sf_string_stops(const uint8_t *p)
  * visible ASCII or SP, but neither DQUOTE nor backslash (Section 4.2.5). The caller's
  * buffer also holds the `before` bytes that precede p, which the last 16-byte load may
  * overlap (their bits are shifted out) instead of going byte by byte. */
-static size_t sf_plain_prefix(const uint8_t *p, size_t n, size_t before)
+static inline size_t sf_plain_prefix(const uint8_t *p, size_t n, size_t before)
 {
     size_t i = 0;
 #ifdef SF_SSE2
@@ -573,7 +573,7 @@ static aw_result sf_parse_boolean(aw_cursor *c, aw_sf_value *out)
 }
 
 /* Section 4.2.3.1: Parsing a Bare Item, dispatched on the first character. */
-static aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
+static aw_result sf_parse_bare_item_any(aw_cursor *c, aw_arena *a, aw_sf_value *out)
 {
     *out = (aw_sf_value){0};
     int ch = aw_cursor_peek(c);
@@ -596,6 +596,26 @@ static aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
         return sf_parse_token(c, &out->str);
     }
     return AW_E_SF_SYNTAX;
+}
+
+/* sf_parse_bare_item_any with its usual case inline: a string without escapes (every
+ * component identifier and most signature parameters), found by one scan and borrowed from
+ * the input exactly as sf_parse_string does. Anything else, escapes included, takes the
+ * full dispatch, which scans the string again. */
+static inline aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
+{
+    aw_span rest = aw_cursor_rest(c);
+    if (rest.len > 1 && rest.ptr[0] == '"') {
+        size_t span = sf_plain_prefix(rest.ptr + 1, rest.len - 1, c->pos + 1);
+        if (span < rest.len - 1 && rest.ptr[1 + span] == '"') {
+            *out =
+                (aw_sf_value){AW_SF_STRING, 0,
+                              span == 0 ? (aw_span){sf_empty, 0} : (aw_span){rest.ptr + 1, span}};
+            c->pos += span + 2;
+            return AW_OK;
+        }
+    }
+    return sf_parse_bare_item_any(c, a, out);
 }
 
 /* Section 4.2.3.2: Parsing Parameters. */
