@@ -1133,9 +1133,11 @@ static void test_word_at_a_time_checks(void)
     aw_arena arena;
     for (size_t len = 1; len < sizeof(name); len++) {
         for (size_t pos = 0; pos < len; pos++) {
-            for (size_t k = 0; k < sizeof(bad_name_bytes); k++) {
+            /* Every byte value up to two words long, the chosen ones beyond. */
+            size_t n_bytes = len <= 17 ? 256 : sizeof(bad_name_bytes);
+            for (size_t k = 0; k < n_bytes; k++) {
                 memset(name, 'x', len);
-                name[pos] = bad_name_bytes[k];
+                name[pos] = len <= 17 ? (uint8_t)k : bad_name_bytes[k];
                 uint8_t b = name[pos];
                 bool ok = !(b <= 0x20 || b >= 0x7f || (b >= 'A' && b <= 'Z'));
                 aw_header h = {{name, len}, AW_SPAN_LIT("v")};
@@ -1190,6 +1192,61 @@ static void test_word_at_a_time_checks(void)
                 CHECK_MSG(r == (ok ? AW_OK : AW_E_FIELD_INVALID),
                           "value length %zu, 0x%02x at %zu: %s", len, value[pos], pos,
                           aw_result_name(r));
+                /* The value is copied as it was checked: "x-v": VALUE then the params. */
+                CHECK(!ok || (w.len >= 7 + len && memcmp(base_buf, "\"x-v\": ", 7) == 0 &&
+                              memcmp(base_buf + 7, value, len) == 0));
+            }
+        }
+    }
+}
+
+/* aw_sigbase_authority checks and lower-cases in one pass: compare with a byte-by-byte
+ * reading for every length up to 40, every byte value at every position, with and without
+ * the default port, into a roomy writer and into one a byte too small. */
+static void test_authority_against_reference(void)
+{
+    uint8_t auth[48];
+    uint8_t out_buf[64];
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (int b = 0; b < 256; b += (len > 20 ? 7 : 1)) {
+                for (int port = 0; port < 2; port++) {
+                    for (size_t i = 0; i < len; i++) {
+                        auth[i] = (uint8_t)("Api.Example-Z09.com"[i % 19]);
+                    }
+                    auth[pos] = (uint8_t)b;
+                    size_t total = len;
+                    if (port) {
+                        memcpy(auth + len, ":443", 4);
+                        total += 4;
+                    }
+                    bool ok = true;
+                    uint8_t want[48];
+                    for (size_t i = 0; i < len; i++) {
+                        ok = ok && auth[i] > 0x20 && auth[i] < 0x7f;
+                        want[i] = (uint8_t)tolower(auth[i]);
+                    }
+                    aw_message m = {.method = AW_SPAN_LIT("GET"),
+                                    .target = AW_SPAN_LIT("/"),
+                                    .scheme = AW_SPAN_LIT("https"),
+                                    .authority = {auth, total}};
+                    for (int small = 0; small < 2; small++) {
+                        aw_writer w;
+                        aw_writer_init(&w, out_buf, small ? len - 1 : sizeof(out_buf));
+                        aw_result r = aw_sigbase_authority(&m, &w);
+                        bool good;
+                        if (!ok) {
+                            good = r == AW_E_FIELD_INVALID && w.len == 0;
+                        } else if (small) {
+                            good = r == AW_OK && aw_writer_result(&w) == AW_E_BUFFER_TOO_SMALL;
+                        } else {
+                            good = r == AW_OK && w.len == len && memcmp(out_buf, want, len) == 0;
+                        }
+                        CHECK_MSG(good,
+                                  "authority length %zu, 0x%02x at %zu, port %d, small %d: %s", len,
+                                  b, pos, port, small, aw_result_name(r));
+                    }
+                }
             }
         }
     }
@@ -1254,6 +1311,7 @@ int main(void)
     test_field_name_matching(&ring);
     test_identifier_fast_path(&ring);
     test_word_at_a_time_checks();
+    test_authority_against_reference();
     test_digest_fast_path();
 
     key_free(&ring.keys[0]);

@@ -65,6 +65,25 @@ static bool name_chars_ok(aw_span name)
     const uint64_t ones = 0x0101010101010101u;
     const uint64_t high = 0x8080808080808080u;
     size_t n = name.len;
+    if (n >= 4 && n < 8) {
+        /* Two overlapping 4-byte words, the same tests on 32 bits. */
+        const uint32_t ones4 = 0x01010101u;
+        const uint32_t high4 = 0x80808080u;
+        uint32_t w[2];
+        memcpy(&w[0], name.ptr, 4);
+        memcpy(&w[1], name.ptr + n - 4, 4);
+        uint32_t bad = 0;
+        for (int k = 0; k < 2; k++) {
+            uint32_t x = w[k];
+            uint32_t y = x ^ (ones4 * 0x7f);
+            bad |= x & high4;
+            bad |= (x - ones4 * 0x21) & ~x & high4;
+            bad |= (y - ones4) & ~y & high4;
+            bad |= (ones4 * (127 + 0x5b) - (x & ones4 * 127)) & ~x &
+                   ((x & ones4 * 127) + ones4 * (127 - 0x40)) & high4;
+        }
+        return bad == 0;
+    }
     if (n < 8) {
         uint8_t bad = 0;
         for (size_t i = 0; i < n; i++) {

@@ -206,27 +206,22 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-/* aw_span_eq_nocase(name, lower) for a literal lower of name.len (8 or more) bytes made of
+/* aw_span_eq_nocase(name, lower) for a literal lower of name.len (8 to 16) bytes made of
  * lower-case letters, digits and '-', a word at a time: at a letter position (bit 0x40 set in
  * the literal) the name's byte may differ from it in bit 0x20 only, which is exactly its
- * upper-case form; at any other position it must be equal. */
-static inline bool name_is(aw_span name, const uint8_t *lower)
+ * upper-case form; at any other position it must be equal. Two words cover such a name: the
+ * first eight bytes and the last eight (overlapping them). */
+static inline bool name_word_is(const uint8_t *name, const uint8_t *lower)
 {
     const uint64_t letter_bits = 0x4040404040404040u;
+    uint64_t lit = load64(lower);
+    return (load64(name) | ((lit & letter_bits) >> 1)) == lit;
+}
+
+static inline bool name_is(aw_span name, const uint8_t *lower)
+{
     size_t n = name.len;
-    for (size_t i = 0;; i += 8) {
-        if (i + 8 > n) {
-            i = n - 8; /* the last word overlaps the one before */
-        }
-        uint64_t lit = load64(lower + i);
-        uint64_t case_bit = (lit & letter_bits) >> 1;
-        if ((load64(name.ptr + i) | case_bit) != lit) {
-            return false;
-        }
-        if (i + 8 == n) {
-            return true;
-        }
-    }
+    return name_word_is(name.ptr, lower) && name_word_is(name.ptr + n - 8, lower + n - 8);
 }
 
 static void find_fields(const aw_message *msg, known_fields *f)
