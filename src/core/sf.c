@@ -813,6 +813,46 @@ aw_result aw_sf_parse_list(aw_span input, aw_arena *arena, const aw_sf_member **
     return AW_OK;
 }
 
+/* The shape of nearly every Signature field: one member whose value is a non-empty byte
+ * sequence, with no parameters and no spaces ("sig1=:base64:"). When the input has exactly
+ * that shape and its base64 decodes, this builds the very result the general parser would,
+ * with the same arena allocations in the same order (the member array, then the bytes); it
+ * returns false, leaving the arena as it found it, for anything else, and the general parser
+ * then decides (and reports any error) as before. A successful decode also proves what the
+ * general parser checks: the sequence holds only base64 characters (no ':', no byte from
+ * 0x80), so its closing ':' is the last byte and the whole input is ASCII. */
+static bool sf_dict_single_bytes(aw_span in, aw_arena *a, sf_vec *v)
+{
+    const uint8_t *p = in.ptr;
+    size_t n = in.len;
+    if (n < 5 || (sf_class[p[0]] & SF_KEY_START) == 0 || p[n - 1] != ':') {
+        return false;
+    }
+    size_t k = 1;
+    while (k < n && (sf_class[p[k]] & SF_KEY_CHAR) != 0) {
+        k++;
+    }
+    if (k + 3 >= n || p[k] != '=' || p[k + 1] != ':') {
+        return false;
+    }
+    aw_span b64 = {p + k + 2, n - k - 3};
+    size_t mark = a->used;
+    aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+    size_t cap = b64.len / 4 * 3 + 3; /* as sf_parse_bytes sizes it */
+    uint8_t *buf = m != NULL ? sf_alloc(a, cap, 1) : NULL;
+    size_t len = 0;
+    if (buf == NULL ||
+        aw_base64_decode(b64, AW_BASE64_ALLOW_NO_PADDING | AW_BASE64_ALLOW_NONZERO_BITS, buf, cap,
+                         &len) != AW_OK) {
+        a->used = mark;
+        *v = (sf_vec){NULL, 0, 0};
+        return false;
+    }
+    *m = (aw_sf_member){
+        {p, k}, {{AW_SF_BYTES, 0, {buf, len}}, NULL, 0}, NULL, 0, {p + k + 1, n - k - 1}};
+    return true;
+}
+
 aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
                            const aw_sf_member **members, size_t *n_members)
 {
@@ -821,6 +861,11 @@ aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
     *members = NULL;
     *n_members = 0;
     AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
+    if (sf_dict_single_bytes(input, arena, &v)) {
+        *members = (const aw_sf_member *)(const void *)v.data;
+        *n_members = 1;
+        return AW_OK;
+    }
     AW_GUARD(sf_begin(input, &c));
     AW_GUARD(sf_parse_dict_members(&c, flags, arena, &v));
     AW_GUARD(sf_end(&c));
