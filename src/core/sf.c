@@ -275,6 +275,14 @@ static void sf_sort_indices(const sf_keyed *k, size_t *idx, size_t n)
  * Section 4.2.3.2 step 2.7) to entries collected in input order: the last value of a key
  * wins and stays at the position of the first occurrence. With reject, any repeat fails.
  * Valid keys are never empty, so an empty key marks an entry for removal. */
+/* aw_span_eq for keys, the first bytes compared before memcmp is called (keys of equal
+ * length usually differ there: "nonce" and "keyid", "alg" and "tag"). */
+static inline bool sf_key_eq(aw_span a, aw_span b)
+{
+    return a.len == b.len &&
+           (a.len == 0 || (a.ptr[0] == b.ptr[0] && memcmp(a.ptr, b.ptr, a.len) == 0));
+}
+
 static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
 {
     sf_keyed k = {v->data, size};
@@ -282,14 +290,16 @@ static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
     if (v->n < 2) {
         return AW_OK;
     }
+    bool any_removed = false;
     if (v->n <= SF_DEDUP_LINEAR_MAX) {
         for (size_t i = 1; i < v->n; i++) {
             aw_span key = sf_key_at(&k, i);
             for (size_t j = 0; j < i; j++) {
-                if (aw_span_eq(sf_key_at(&k, j), key)) {
+                if (sf_key_eq(sf_key_at(&k, j), key)) {
                     AW_ENSURE(!reject, AW_E_SF_SYNTAX);
                     memcpy(v->data + j * size, v->data + i * size, size);
                     memcpy(v->data + i * size, &removed, sizeof(removed));
+                    any_removed = true;
                     break;
                 }
             }
@@ -314,9 +324,13 @@ static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
                 for (size_t r = g + 1; r < end; r++) {
                     memcpy(v->data + idx[r] * size, &removed, sizeof(removed));
                 }
+                any_removed = true;
             }
             g = end;
         }
+    }
+    if (!any_removed) {
+        return AW_OK;
     }
     size_t out = 0;
     for (size_t i = 0; i < v->n; i++) {

@@ -395,15 +395,27 @@ static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, c
     return AW_OK;
 }
 
-/* Whether the signature covers the component whose canonical identifier is ident. */
-static bool covers(const covered_set *set, aw_span ident)
+/* Whether the signature covers the component whose canonical identifier is ident. The
+ * search starts after the previous hit (*from) and wraps around: signers list components in
+ * the order the policy names them, so each lookup usually hits at once. */
+static bool covers_from(const covered_set *set, aw_span ident, size_t *from)
 {
-    for (size_t i = 0; i < set->n; i++) {
+    size_t n = set->n;
+    size_t start = *from < n ? *from : 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = start + k < n ? start + k : start + k - n;
         if (aw_span_eq(set->ident[i], ident)) {
+            *from = i + 1;
             return true;
         }
     }
     return false;
+}
+
+static bool covers(const covered_set *set, aw_span ident)
+{
+    size_t from = 0;
+    return covers_from(set, ident, &from);
 }
 
 /* Whether the signature covers this message's field name, with any parameters but ;req. */
@@ -423,6 +435,7 @@ static bool covers_field(const aw_sf_member *m, aw_span name)
  * Identifiers contain no space outside quoted strings, which is all we need to split. */
 static aw_result check_coverage(const covered_set *set, const char *required)
 {
+    size_t from = 0;
     const char *s = required;
     while (*s != '\0') {
         while (*s == ' ') {
@@ -440,7 +453,7 @@ static aw_result check_coverage(const covered_set *set, const char *required)
         }
         if (s > start) {
             aw_span ident = {(const uint8_t *)start, (size_t)(s - start)};
-            AW_ENSURE(covers(set, ident), AW_E_COVERAGE_INSUFFICIENT);
+            AW_ENSURE(covers_from(set, ident, &from), AW_E_COVERAGE_INSUFFICIENT);
         }
     }
     return AW_OK;
