@@ -667,7 +667,7 @@ static inline aw_result sf_parse_params_if_any(aw_cursor *c, unsigned flags, aw_
 }
 
 /* Section 4.2.3: Parsing an Item. */
-static aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
+static inline aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
 {
     AW_GUARD(sf_parse_bare_item(c, a, &out->value));
     return sf_parse_params_if_any(c, flags, a, &out->params, &out->n_params);

@@ -192,6 +192,26 @@ static bool ascii_value_ok(const uint8_t *p, size_t n)
         return _mm_movemask_epi8(bad) == 0;
     }
 #endif
+    if (n >= 8 && n < 16) {
+        /* Two overlapping words, each test exact per byte once bytes from 0x80 are out:
+         * b + 0x60 has bit 7 set exactly when b >= 0x20 (no carry leaves the byte), and
+         * ((y & 0x7f) + 0x7f) | y has it set exactly when y != 0. */
+        const uint64_t ones = 0x0101010101010101u;
+        const uint64_t low7 = ones * 0x7f;
+        const uint64_t high = ones * 0x80;
+        uint64_t bad = 0;
+        for (int k = 0; k < 2; k++) {
+            uint64_t x;
+            memcpy(&x, p + (k == 0 ? 0 : n - 8), sizeof(x));
+            uint64_t below_sp = ~((x & low7) + ones * 0x60) & high;
+            uint64_t t = x ^ (ones * '\t');
+            uint64_t is_tab = ~(((t & low7) + low7) | t) & high;
+            uint64_t d = x ^ low7;
+            uint64_t is_del = ~(((d & low7) + low7) | d) & high;
+            bad |= (x & high) | (below_sp & ~is_tab) | is_del;
+        }
+        return bad == 0;
+    }
     /* Branch-free so that it vectorises where SSE2 is not used. */
     uint8_t bad = 0;
     for (; i < n; i++) {
@@ -628,7 +648,11 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
     }
     aw_writer_cstr(out, "\"@signature-params\": ");
     if (opts != NULL && opts->params_as_received && params->raw.len > 0) {
-        AW_GUARD(write_ascii_value(out, params->raw));
+        if (opts->raw_from_parser) {
+            aw_writer_span(out, params->raw);
+        } else {
+            AW_GUARD(write_ascii_value(out, params->raw));
+        }
     } else {
         AW_GUARD(aw_sf_serialize_member(params, out));
     }

@@ -587,7 +587,8 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
             cached[n_cached++] = (aw_header){known_field_names[id], fields.first[id]};
         }
     }
-    const aw_sigbase_opts opts = {set.ident, true, cached, n_cached};
+    /* m and its raw text come from aw_sf_parse_dict just above. */
+    const aw_sigbase_opts opts = {set.ident, true, cached, n_cached, true};
     aw_writer bw;
     AW_GUARD(alloc_base_writer(scratch, &bw));
     AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
