@@ -396,14 +396,16 @@ static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, c
 }
 
 /* Whether the signature covers the component whose canonical identifier is ident. The
- * search starts after the previous hit (*from) and wraps around: signers list components in
- * the order the policy names them, so each lookup usually hits at once. */
-static bool covers_from(const covered_set *set, aw_span ident, size_t *from)
+ * identifier after the previous hit (*from) is tried first: signers list components in the
+ * order the policy names them, so a lookup usually hits at once. Otherwise all are tried. */
+static inline bool covers_from(const covered_set *set, aw_span ident, size_t *from)
 {
-    size_t n = set->n;
-    size_t start = *from < n ? *from : 0;
-    for (size_t k = 0; k < n; k++) {
-        size_t i = start + k < n ? start + k : start + k - n;
+    size_t i = *from;
+    if (i < set->n && aw_span_eq(set->ident[i], ident)) {
+        *from = i + 1;
+        return true;
+    }
+    for (i = 0; i < set->n; i++) {
         if (aw_span_eq(set->ident[i], ident)) {
             *from = i + 1;
             return true;
