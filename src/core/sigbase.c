@@ -221,6 +221,53 @@ static bool ascii_value_ok(const uint8_t *p, size_t n)
     return bad == 0;
 }
 
+/* memcpy for the short spans of a base line (identifiers, most values): up to 16 bytes as
+ * two overlapping words each way, without a call. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n > 0) {
+        memcpy(dst, src, n);
+    }
+}
+
+/* aw_writer_span with copy_bytes. */
+static inline void write_span(aw_writer *out, aw_span s)
+{
+    if (out->overflow || s.len > out->cap - out->len) {
+        out->overflow = true;
+        return;
+    }
+    copy_bytes(out->buf + out->len, s.ptr, s.len);
+    out->len += s.len;
+}
+
+/* The start of a base line: the identifier and ": ". */
+static inline void write_line_head(aw_writer *out, aw_span ident)
+{
+    if (out->overflow || ident.len + 2 > out->cap - out->len || ident.len > out->cap) {
+        aw_writer_span(out, ident);
+        aw_writer_cstr(out, ": ");
+        return;
+    }
+    uint8_t *dst = out->buf + out->len;
+    copy_bytes(dst, ident.ptr, ident.len);
+    dst[ident.len] = ':';
+    dst[ident.len + 1] = ' ';
+    out->len += ident.len + 2;
+}
+
 /* Checks v (ascii_value_ok) and appends it. With SSE2 and room in out, each 16-byte block
  * is checked and stored in the same pass (the last block overlapping the one before); the
  * writer's length moves only once every byte passed, so a refused value leaves the written
@@ -249,7 +296,7 @@ static aw_result write_ascii_value(aw_writer *out, aw_span v)
     }
 #endif
     AW_ENSURE(ascii_value_ok(v.ptr, v.len), AW_E_FIELD_INVALID);
-    aw_writer_span(out, v);
+    write_span(out, v);
     return AW_OK;
 }
 
@@ -635,8 +682,7 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
             AW_GUARD(write_query_params(src, idents[i], c.qname, out));
             continue;
         }
-        aw_writer_span(out, idents[i]);
-        aw_writer_cstr(out, ": ");
+        write_line_head(out, idents[i]);
         if (c.name.ptr[0] == '@') {
             AW_GUARD(write_derived(src, &c, &tc, out));
         } else if (src == msg && opts != NULL) {
