@@ -650,6 +650,9 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
     uint8_t ident_buf[AW_SIGBASE_MAX_COMPONENTS][256];
     aw_span idents[AW_SIGBASE_MAX_COMPONENTS];
     target_cache tc = {NULL, AW_OK, {NULL, 0}, {NULL, 0}, false};
+    /* Bit (len % 64) is set once an identifier of that length was seen: only those can be
+     * equal to a later one, so most identifiers skip the pairwise duplicate scan. */
+    uint64_t lengths_seen = 0;
 
     for (size_t i = 0; i < params->n_inner; i++) {
         const aw_sf_item *item = &params->inner[i];
@@ -666,9 +669,13 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
             AW_GUARD(aw_sf_serialize_item(item, &ident));
             idents[i] = aw_writer_span_of(&ident);
         }
-        for (size_t k = 0; k < i; k++) {
-            AW_ENSURE(!aw_span_eq(idents[k], idents[i]), AW_E_COMPONENT_DUPLICATE);
+        uint64_t len_bit = (uint64_t)1 << (idents[i].len % 64);
+        if ((lengths_seen & len_bit) != 0) {
+            for (size_t k = 0; k < i; k++) {
+                AW_ENSURE(!aw_span_eq(idents[k], idents[i]), AW_E_COMPONENT_DUPLICATE);
+            }
         }
+        lengths_seen |= len_bit;
         AW_ENSURE(!aw_span_eq(c.name, AW_SPAN_LIT("@signature-params")), AW_E_COMPONENT_UNKNOWN);
 
         const aw_message *src = msg;

@@ -226,24 +226,17 @@ static inline bool name_is(aw_span name, const uint8_t *lower)
 
 static void find_fields(const aw_message *msg, known_fields *f)
 {
+    /* The known field of each name length from 9 to 15, or -1. */
+    static const signed char by_len[7] = {
+        F_SIGNATURE, -1, -1, F_CONTENT_TYPE, -1, F_CONTENT_DIGEST, F_SIGNATURE_INPUT};
     memset(f, 0, sizeof(*f));
     for (size_t i = 0; i < msg->n_headers; i++) {
         aw_span name = msg->headers[i].name;
-        int id;
-        switch (name.len) {
-        case 15:
-            id = F_SIGNATURE_INPUT;
-            break;
-        case 9:
-            id = F_SIGNATURE;
-            break;
-        case 14:
-            id = F_CONTENT_DIGEST;
-            break;
-        case 12:
-            id = F_CONTENT_TYPE;
-            break;
-        default:
+        if (name.len - 9 >= 7) { /* also below 9: the subtraction wraps */
+            continue;
+        }
+        int id = by_len[name.len - 9];
+        if (id < 0) {
             continue;
         }
         if (name_is(name, known_field_names[id].ptr) && f->count[id]++ == 0) {
