@@ -263,6 +263,8 @@ static void test_derived_components(void)
         {"(\"@signature-params\")", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"@method\";sf)", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"@method\" \"@method\")", NULL, AW_E_COMPONENT_DUPLICATE},
+        {"(\"@method\" \"@path\" \"@query\" \"@method\")", NULL, AW_E_COMPONENT_DUPLICATE},
+        {"(\"host\" \"@path\" \"@query\" \"@method\" \"host\")", NULL, AW_E_COMPONENT_DUPLICATE},
         {"(\"Host\")", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"host\";tr)", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"host\";req)", NULL, AW_E_COMPONENT_UNKNOWN},
