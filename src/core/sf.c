@@ -867,6 +867,138 @@ static bool sf_dict_single_bytes(aw_span in, aw_arena *a, sf_vec *v)
     return true;
 }
 
+/* Scans a string without escapes starting at p[i] == '"': sets *str as the general parser
+ * would and returns the index after the closing DQUOTE, or 0 when the string has escapes,
+ * bad bytes or no end (the caller then gives up). */
+static inline size_t sf_scan_plain_string(const uint8_t *p, size_t n, size_t i, aw_span *str)
+{
+    size_t span = sf_plain_prefix(p + i + 1, n - i - 1, i + 1);
+    if (span >= n - i - 1 || p[i + 1 + span] != '"') {
+        return 0;
+    }
+    *str = span == 0 ? (aw_span){sf_empty, 0} : (aw_span){p + i + 1, span};
+    return i + span + 2;
+}
+
+/* The shape of nearly every Signature-Input field: one member, an inner list of strings
+ * without escapes separated by one SP, then parameters each "key=" with a string without
+ * escapes or an integer, no other spaces, nothing after (sig1=("@method" "@path");
+ * created=1;keyid="k"). As sf_dict_single_bytes: for exactly that shape it builds the
+ * general parser's result with the same arena allocations in the same order (the member
+ * array, the item array, the parameter array, each grown alike); for anything else, a
+ * repeated parameter included, it restores the arena and returns false, and the general
+ * parser decides. Every byte it accepts is ASCII (strings stop at bytes from 0x80). */
+static bool sf_dict_single_inner_list(aw_span in, aw_arena *a, sf_vec *v)
+{
+    const uint8_t *p = in.ptr;
+    size_t n = in.len;
+    if (n < 4 || (sf_class[p[0]] & SF_KEY_START) == 0) {
+        return false;
+    }
+    size_t i = 1;
+    while (i < n && (sf_class[p[i]] & SF_KEY_CHAR) != 0) {
+        i++;
+    }
+    if (i + 2 >= n || p[i] != '=' || p[i + 1] != '(') {
+        return false;
+    }
+    size_t mark = a->used;
+    size_t key_len = i;
+    size_t raw_start = i + 1;
+    i += 2;
+    aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+    if (m == NULL) {
+        goto fail;
+    }
+    *m = (aw_sf_member){
+        {p, key_len}, {{AW_SF_INNER_LIST, 0, {NULL, 0}}, NULL, 0}, NULL, 0, {NULL, 0}};
+    sf_vec items = {NULL, 0, 0};
+    if (p[i] == ')') {
+        i++;
+    } else {
+        for (;;) {
+            aw_span str;
+            if (p[i] != '"') {
+                goto fail;
+            }
+            aw_sf_item *item = sf_vec_next(a, &items, sizeof(*item), _Alignof(aw_sf_item));
+            size_t next = sf_scan_plain_string(p, n, i, &str);
+            if (item == NULL || next == 0 || next + 1 >= n) {
+                goto fail;
+            }
+            *item = (aw_sf_item){{AW_SF_STRING, 0, str}, NULL, 0};
+            i = next + 1;
+            if (p[next] == ')') {
+                break;
+            }
+            if (p[next] != ' ') {
+                goto fail;
+            }
+        }
+    }
+    m->inner = (const aw_sf_item *)(const void *)items.data;
+    m->n_inner = items.n;
+    sf_vec params = {NULL, 0, 0};
+    while (i < n && p[i] == ';') {
+        i++;
+        aw_sf_param *q = sf_vec_next(a, &params, sizeof(*q), _Alignof(aw_sf_param));
+        if (q == NULL || i >= n || (sf_class[p[i]] & SF_KEY_START) == 0) {
+            goto fail;
+        }
+        size_t k0 = i++;
+        while (i < n && (sf_class[p[i]] & SF_KEY_CHAR) != 0) {
+            i++;
+        }
+        q->key = (aw_span){p + k0, i - k0};
+        if (i + 1 >= n || p[i] != '=') {
+            goto fail;
+        }
+        i++;
+        if (p[i] == '"') {
+            aw_span str;
+            size_t next = sf_scan_plain_string(p, n, i, &str);
+            if (next == 0) {
+                goto fail;
+            }
+            q->value = (aw_sf_value){AW_SF_STRING, 0, str};
+            i = next;
+        } else {
+            bool negative = p[i] == '-';
+            i += negative ? 1 : 0;
+            size_t d0 = i;
+            int64_t value = 0;
+            while (i < n && sf_is_digit(p[i]) && i - d0 < 15) {
+                value = value * 10 + (p[i] - '0');
+                i++;
+            }
+            /* No digit, a 16th digit or a decimal point: the general parser decides. */
+            if (i == d0 || (i < n && (sf_is_digit(p[i]) || p[i] == '.'))) {
+                goto fail;
+            }
+            q->value = (aw_sf_value){AW_SF_INTEGER, negative ? -value : value, {NULL, 0}};
+        }
+    }
+    if (i != n || params.n > SF_DEDUP_LINEAR_MAX) {
+        goto fail;
+    }
+    for (size_t x = 1; x < params.n; x++) {
+        const aw_sf_param *ps = (const aw_sf_param *)(const void *)params.data;
+        for (size_t y = 0; y < x; y++) {
+            if (sf_key_eq(ps[x].key, ps[y].key)) {
+                goto fail;
+            }
+        }
+    }
+    m->item.params = (const aw_sf_param *)(const void *)params.data;
+    m->item.n_params = params.n;
+    m->raw = (aw_span){p + raw_start, n - raw_start};
+    return true;
+fail:
+    a->used = mark;
+    *v = (sf_vec){NULL, 0, 0};
+    return false;
+}
+
 aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
                            const aw_sf_member **members, size_t *n_members)
 {
@@ -875,7 +1007,7 @@ aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
     *members = NULL;
     *n_members = 0;
     AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
-    if (sf_dict_single_bytes(input, arena, &v)) {
+    if (sf_dict_single_bytes(input, arena, &v) || sf_dict_single_inner_list(input, arena, &v)) {
         *members = (const aw_sf_member *)(const void *)v.data;
         *n_members = 1;
         return AW_OK;
