@@ -1332,6 +1332,117 @@ static void test_raw_from_parser(void)
     CHECK_RESULT(aw_sigbase_build_opts(&m, NULL, &hand, &checked, &arena, &a), AW_E_FIELD_INVALID);
 }
 
+/* Reference coverage decision: every identifier of required (split at spaces outside quoted
+ * strings) is the canonical serialisation of one item of the inner-list text list. */
+static bool ref_covered(const char *list, const char *required)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "(%s)", list);
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    const aw_sf_member *m;
+    size_t n;
+    if (aw_sf_parse_list(aw_span_cstr(text), &arena, &m, &n) != AW_OK || n != 1) {
+        return false;
+    }
+    char idents[16][128];
+    size_t n_idents = 0;
+    for (size_t i = 0; i < m->n_inner && i < 16; i++) {
+        aw_writer w;
+        aw_writer_init(&w, (uint8_t *)idents[i], sizeof(idents[i]) - 1);
+        if (aw_sf_serialize_item(&m->inner[i], &w) != AW_OK) {
+            return false;
+        }
+        idents[i][w.len] = 0;
+        n_idents++;
+    }
+    const char *s = required;
+    while (*s != '\0') {
+        while (*s == ' ') {
+            s++;
+        }
+        const char *start = s;
+        while (*s != '\0' && *s != ' ') {
+            if (*s == '"') {
+                const char *close = strchr(s + 1, '"');
+                s = close != NULL ? close + 1 : s + strlen(s);
+            } else {
+                s++;
+            }
+        }
+        if (s == start) {
+            continue;
+        }
+        bool found = false;
+        for (size_t i = 0; i < n_idents; i++) {
+            found = found || (strlen(idents[i]) == (size_t)(s - start) &&
+                              memcmp(idents[i], start, (size_t)(s - start)) == 0);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* aw_verify settles coverage with one comparison when the received inner list begins with
+ * the policy's required text: every pair of received list and required text below gets the
+ * answer of the one-by-one lookup (coverage is checked before the signature, which is a
+ * dummy here, so "covered" shows as any other result). */
+static void test_required_prefix(keyring *ring)
+{
+    static const char *const lists[] = {
+        "\"@method\" \"@path\" \"content-digest\"",
+        "\"@path\" \"@method\"",
+        "\"@method\"  \"@path\"",
+        "\"@method\";req \"@path\"",
+        "\"@method\" \"@path\";bs",
+        "\"a b\" \"@method\"",
+        "\"@method\"",
+        "",
+        "\"x\\\"y\" \"@method\"",
+        " \"@method\" \"@path\" ",
+        "\"@method\" \"@path\";key=\"k\"",
+        "\"@methods\" \"@path\"",
+    };
+    static const char *const required[] = {
+        "\"@method\" \"@path\"",
+        "\"@method\"",
+        "\"@method\"  \"@path\"",
+        "\"@path\"",
+        "\"@method\";req",
+        "\"@path\";bs",
+        "\"a b\"",
+        " \"@method\"",
+        "\"x\\\"y\"",
+        "\"@method\" \"@path\" \"content-digest\"",
+        "\"@method\" \"@pat\"",
+        "\"@method\" \"@path\" ",
+        "\"@path\";key=\"k\"",
+        "",
+        "\"@method\" \"@path\";bs",
+    };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++) {
+            char extra[1024];
+            snprintf(extra, sizeof(extra),
+                     "Signature-Input: sig1=(%s);created=%d;keyid=\"alice\"\n"
+                     "Signature: sig1=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:\n",
+                     lists[i], NOW);
+            size_t len;
+            char *text = with_headers(typical_request, strlen(typical_request), extra, &len);
+            aw_policy policy;
+            aw_policy_rfc9421(&policy);
+            policy.required = required[k];
+            aw_result r = verify_text(text, len, NULL, &policy, ring, NOW);
+            bool want = ref_covered(lists[i], required[k]);
+            CHECK_MSG(want ? r != AW_E_COVERAGE_INSUFFICIENT : r == AW_E_COVERAGE_INSUFFICIENT,
+                      "list (%s), required '%s': %s", lists[i], required[k], aw_result_name(r));
+            free(text);
+        }
+    }
+}
+
 int main(void)
 {
     CHECK_OK(aw_crypto_init());
@@ -1358,6 +1469,7 @@ int main(void)
     test_bad_input(&ring);
     test_review_findings(&ring);
     test_field_name_matching(&ring);
+    test_required_prefix(&ring);
     test_identifier_fast_path(&ring);
     test_word_at_a_time_checks();
     test_authority_against_reference();

@@ -454,8 +454,23 @@ static aw_result check_coverage(const covered_set *set, const char *required)
     return AW_OK;
 }
 
+/* Whether the received inner list m begins with exactly the required identifiers: its text
+ * as received is "(" + required + SP or ")", and required has no ';' (no parameters). Then
+ * each required identifier is the whole text of one of the first items, an item without
+ * parameters, which collect_identifiers made sure is a string; a string has one serialisation
+ * only, so that text is the item's canonical identifier: all are covered without splitting
+ * required. Anything else (another order, parameters, a member built in memory) says false
+ * and the identifiers are looked up one by one, as before. */
+static bool required_prefix(const aw_sf_member *m, const char *required)
+{
+    size_t len = strlen(required);
+    const uint8_t *raw = m->raw.ptr;
+    return m->raw.len > len + 1 && raw[0] == '(' && (raw[len + 1] == ' ' || raw[len + 1] == ')') &&
+           memcmp(raw + 1, required, len) == 0 && memchr(required, ';', len) == NULL;
+}
+
 static aw_result check_policy(const known_fields *fields, const aw_policy *policy, int64_t now,
-                              const covered_set *set, const aw_verified *v)
+                              const aw_sf_member *m, const covered_set *set, const aw_verified *v)
 {
     AW_ENSURE(!policy->require_created || v->has_created, AW_E_PARAM_MISSING);
     AW_ENSURE(!policy->require_nonce || v->nonce.len > 0, AW_E_PARAM_MISSING);
@@ -469,7 +484,7 @@ static aw_result check_policy(const known_fields *fields, const aw_policy *polic
         AW_ENSURE(v->nonce.len >= policy->min_nonce_len && v->nonce.len <= AW_NONCE_CACHE_NONCE_MAX,
                   AW_E_NONCE_INVALID);
     }
-    if (policy->required != NULL) {
+    if (policy->required != NULL && !required_prefix(m, policy->required)) {
         AW_GUARD(check_coverage(set, policy->required));
     }
     if (policy->cover_content_type && fields->count[F_CONTENT_TYPE] > 0) {
@@ -560,7 +575,7 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
 
     aw_span alg_param;
     AW_GUARD(read_params(m, out, &alg_param));
-    AW_GUARD(check_policy(&fields, policy, now, &set, out));
+    AW_GUARD(check_policy(&fields, policy, now, m, &set, out));
 
     const aw_key *key = NULL;
     AW_GUARD(lookup(lookup_ctx, out->keyid, &key));
