@@ -573,7 +573,7 @@ static void loop_step_sigbase(bench *b, size_t iters)
         check(aw_message_field(&b->hm.msg, fields[k].name, &b->arena, &fields[k].value), AW_OK,
               names[k]);
     }
-    aw_sigbase_opts opts = {idents, true, fields, 4};
+    aw_sigbase_opts opts = {idents, true, fields, 4, true}; /* m comes from aw_sf_parse_dict */
     size_t mark = b->arena.used;
     uint8_t base[2048];
     for (size_t i = 0; i < iters; i++) {

@@ -197,6 +197,132 @@ static void test_decode_every_position(void)
     }
 }
 
+/* A byte-at-a-time reference decoder, written straight from RFC 4648 and the flags' header
+ * comment, against which the table decoder is checked. */
+static aw_result ref_base64_decode(const uint8_t *in, size_t in_len, unsigned flags, uint8_t *out,
+                                   size_t out_cap, size_t *out_len)
+{
+    bool url = (flags & AW_BASE64_URL) != 0;
+    const char *alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                               : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t len = in_len;
+    size_t pad = 0;
+    while (len > 0 && in[len - 1] == '=' && pad < 2) {
+        len--;
+        pad++;
+    }
+    if ((url && pad != 0) || len % 4 == 1) {
+        return AW_E_MALFORMED;
+    }
+    if (pad != 0 && len % 4 + pad != 4) {
+        return AW_E_MALFORMED;
+    }
+    if (pad == 0 && len % 4 != 0 && !url && (flags & AW_BASE64_ALLOW_NO_PADDING) == 0) {
+        return AW_E_MALFORMED;
+    }
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *hit = in[i] != 0 ? strchr(alphabet, in[i]) : NULL;
+        if (hit == NULL) {
+            return AW_E_MALFORMED;
+        }
+        acc = acc << 6 | (uint32_t)(hit - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= out_cap) {
+                /* malformed still wins: check the rest of the characters first */
+                for (size_t k = i + 1; k < len; k++) {
+                    if (in[k] == 0 || strchr(alphabet, in[k]) == NULL) {
+                        return AW_E_MALFORMED;
+                    }
+                }
+                return AW_E_BUFFER_TOO_SMALL;
+            }
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0 && (flags & AW_BASE64_ALLOW_NONZERO_BITS) == 0) {
+        return AW_E_MALFORMED;
+    }
+    *out_len = o;
+    return AW_OK;
+}
+
+/* The table decoder against the reference: every byte at every position of a quantum (which
+ * checks each entry of the four tables against the alphabet strings), then random texts of
+ * every length up to 70 drawn mostly from the alphabet, under every combination of flags and
+ * with output buffers of every size around the need. Bytes past the decoded length must stay
+ * untouched. */
+static void test_decoder_against_reference(void)
+{
+    static const unsigned flag_sets[] = {0,
+                                         AW_BASE64_ALLOW_NO_PADDING,
+                                         AW_BASE64_ALLOW_NONZERO_BITS,
+                                         AW_BASE64_ALLOW_NO_PADDING | AW_BASE64_ALLOW_NONZERO_BITS,
+                                         AW_BASE64_URL,
+                                         AW_BASE64_URL | AW_BASE64_ALLOW_NONZERO_BITS};
+    uint8_t out[80];
+    uint8_t ref[80];
+    size_t n;
+    size_t ref_n;
+    for (size_t f = 0; f < sizeof(flag_sets) / sizeof(flag_sets[0]); f++) {
+        for (size_t pos = 0; pos < 8; pos++) {
+            for (int b = 0; b < 256; b++) {
+                uint8_t text[8] = {'Q', 'U', 'J', 'D', 'R', 'E', 'V', 'G'};
+                text[pos] = (uint8_t)b;
+                aw_result want = ref_base64_decode(text, 8, flag_sets[f], ref, sizeof(ref), &ref_n);
+                aw_result got =
+                    aw_base64_decode((aw_span){text, 8}, flag_sets[f], out, sizeof(out), &n);
+                CHECK_MSG(got == want && (got != AW_OK || (n == ref_n && memcmp(out, ref, n) == 0)),
+                          "flags %u, byte 0x%02x at %zu: %s, want %s", flag_sets[f], b, pos,
+                          aw_result_name(got), aw_result_name(want));
+            }
+        }
+    }
+    static const char pool[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=A!";
+    uint32_t seed = 0x9e3779b9u;
+    for (int round = 0; round < 4000; round++) {
+        uint8_t text[70];
+        seed = seed * 1664525u + 1013904223u;
+        size_t len = (seed >> 8) % sizeof(text);
+        int mode = (int)((seed >> 20) % 4); /* 0: any of pool, 1-3: valid alphabet only */
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t span = mode == 0 ? sizeof(pool) - 1 : 64;
+            text[i] = (uint8_t)pool[(seed >> 16) % span];
+        }
+        if (mode == 3 && len >= 2) {
+            text[len - 1] = '=';
+            if (len % 4 == 2 || (seed & 1) != 0) {
+                text[len - 2] = '=';
+            }
+        }
+        for (size_t f = 0; f < sizeof(flag_sets) / sizeof(flag_sets[0]); f++) {
+            for (size_t cap = len * 3 / 4 > 3 ? len * 3 / 4 - 3 : 0; cap <= len * 3 / 4 + 4;
+                 cap++) {
+                memset(out, 0xa5, sizeof(out));
+                aw_result want = ref_base64_decode(text, len, flag_sets[f], ref, cap, &ref_n);
+                aw_result got = aw_base64_decode((aw_span){text, len}, flag_sets[f], out, cap, &n);
+                bool same =
+                    got == want && (got != AW_OK || (n == ref_n && memcmp(out, ref, n) == 0));
+                for (size_t k = cap; k < sizeof(out); k++) {
+                    same = same && out[k] == 0xa5; /* never past out_cap */
+                }
+                for (size_t k = n; got == AW_OK && k < sizeof(out); k++) {
+                    same = same && out[k] == 0xa5; /* nor past the decoded length */
+                }
+                CHECK_MSG(same, "round %d, flags %u, len %zu, cap %zu: %s, want %s", round,
+                          flag_sets[f], len, cap, aw_result_name(got), aw_result_name(want));
+            }
+        }
+    }
+}
+
 int main(void)
 {
     test_rfc4648_vectors();
@@ -204,5 +330,6 @@ int main(void)
     test_malformed();
     test_hex_writer_cursor_arena();
     test_decode_every_position();
+    test_decoder_against_reference();
     return aw_test_finish("test_bytes");
 }

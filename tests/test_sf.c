@@ -1344,6 +1344,176 @@ static void test_string_scan(void)
     }
 }
 
+/* aw_sf_parse_dict takes a shortcut for a lone byte-sequence member ("sig1=:base64:", the
+ * Signature field). A leading SP keeps the general parser, which discards it: so parsing X
+ * and " X" must agree on the result, the members (keys, types, bytes, raw text) and the arena
+ * bytes used, for random texts around that shape and for arenas of every size around what
+ * the parse needs. */
+static bool same_members(const aw_sf_member *a, size_t na, const aw_sf_member *b, size_t nb)
+{
+    if (na != nb) {
+        return false;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (!aw_span_eq(a[i].key, b[i].key) || a[i].item.value.type != b[i].item.value.type ||
+            a[i].item.value.integer != b[i].item.value.integer ||
+            !aw_span_eq(a[i].item.value.str, b[i].item.value.str) ||
+            a[i].item.n_params != b[i].item.n_params || a[i].n_inner != b[i].n_inner ||
+            !aw_span_eq(a[i].raw, b[i].raw)) {
+            return false;
+        }
+        for (size_t k = 0; k < a[i].n_inner; k++) {
+            const aw_sf_item *x = &a[i].inner[k];
+            const aw_sf_item *y = &b[i].inner[k];
+            if (x->value.type != y->value.type || x->value.integer != y->value.integer ||
+                !aw_span_eq(x->value.str, y->value.str) || x->n_params != y->n_params) {
+                return false;
+            }
+        }
+        for (size_t k = 0; k < a[i].item.n_params; k++) {
+            const aw_sf_param *x = &a[i].item.params[k];
+            const aw_sf_param *y = &b[i].item.params[k];
+            if (!aw_span_eq(x->key, y->key) || x->value.type != y->value.type ||
+                x->value.integer != y->value.integer || !aw_span_eq(x->value.str, y->value.str)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void test_single_bytes_shortcut(void)
+{
+    static const char pool[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const uint8_t odd[] = {':', '=', ' ', ';',  '(',  '"', ',',
+                                  '*', '-', 'A', 0x80, 0x00, '\t'};
+    static uint8_t mem_a[4096], mem_b[4096];
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t text[160];
+        size_t n = 0;
+        text[n++] = ' ';
+        seed = seed * 1664525u + 1013904223u;
+        const char *key = (seed >> 28) < 8 ? "sig1" : ((seed >> 28) < 12 ? "*k_.-9" : "aw");
+        for (const char *k = key; *k != '\0'; k++) {
+            text[n++] = (uint8_t)*k;
+        }
+        text[n++] = '=';
+        text[n++] = ':';
+        size_t b64 = (seed >> 8) % 120;
+        for (size_t i = 0; i < b64; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            text[n++] = (uint8_t)pool[(seed >> 16) % 64];
+        }
+        if (b64 > 2 && (seed & 3) == 0) {
+            text[n - 1] = '=';
+            if ((seed & 4) != 0) {
+                text[n - 2] = '=';
+            }
+        }
+        text[n++] = ':';
+        /* Mutate up to two bytes (never the leading SP) with characters that break the shape. */
+        seed = seed * 1664525u + 1013904223u;
+        for (int k = 0; k < (int)((seed >> 30) % 3); k++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t at = 1 + (seed >> 8) % (n - 1);
+            text[at] = odd[(seed >> 20) % sizeof(odd)];
+        }
+        const aw_sf_member *ma, *mb;
+        size_t na, nb;
+        aw_arena a, b;
+        aw_arena_init(&a, mem_a, sizeof(mem_a));
+        aw_arena_init(&b, mem_b, sizeof(mem_b));
+        aw_result ra =
+            aw_sf_parse_dict((aw_span){text + 1, n - 1}, AW_SF_REJECT_DUPLICATE_KEYS, &a, &ma, &na);
+        aw_result rb =
+            aw_sf_parse_dict((aw_span){text, n}, AW_SF_REJECT_DUPLICATE_KEYS, &b, &mb, &nb);
+        CHECK_MSG(ra == rb && a.used == b.used && (ra != AW_OK || same_members(ma, na, mb, nb)),
+                  "round %d: %s / %s, used %zu / %zu", round, aw_result_name(ra),
+                  aw_result_name(rb), a.used, b.used);
+        /* Arenas too small by a little: the same answer either way. */
+        size_t need = b.used;
+        for (size_t cap = need > 40 ? need - 40 : 0; cap <= need + 2 && round % 20 == 0; cap++) {
+            aw_arena_init(&a, mem_a, cap);
+            aw_arena_init(&b, mem_b, cap);
+            ra = aw_sf_parse_dict((aw_span){text + 1, n - 1}, 0, &a, &ma, &na);
+            rb = aw_sf_parse_dict((aw_span){text, n}, 0, &b, &mb, &nb);
+            CHECK_MSG(ra == rb && a.used == b.used, "round %d, cap %zu: %s / %s", round, cap,
+                      aw_result_name(ra), aw_result_name(rb));
+        }
+    }
+}
+
+/* The same for the Signature-Input shortcut (one member, an inner list of plain strings,
+ * string and integer parameters): random texts of that shape, then with up to three bytes
+ * changed to characters that break or bend it, and with repeated parameters. */
+static void test_single_inner_list_shortcut(void)
+{
+    static const char *const items[] = {
+        "\"@method\"", "\"@authority\"", "\"@path\"",  "\"content-digest\"",
+        "\"\"",        "\"a b/c\"",      "\"@query\"", "\"x-long-header-name-here\""};
+    static const char *const params[] = {";created=1618884473",
+                                         ";nonce=\"b3k2pp5k7z-50gnwp.yemd\"",
+                                         ";keyid=\"test-key-rsa-pss\"",
+                                         ";alg=\"hmac-sha256\"",
+                                         ";tag=\"authwire/1\"",
+                                         ";expires=-5",
+                                         ";n=0",
+                                         ";big=999999999999999",
+                                         ";d=12"};
+    static const uint8_t odd[] = {' ', ';',  '"', '\\', '.', '-', ',',  '=', '(',
+                                  ')', 0x80, '9', '?',  ':', 'A', '\t', '*', 'x'};
+    static uint8_t mem_a[8192], mem_b[8192];
+    uint32_t seed = 777;
+    for (int round = 0; round < 30000; round++) {
+        char text[1024];
+        size_t n = 0;
+        text[n++] = ' ';
+        seed = seed * 1664525u + 1013904223u;
+        n += (size_t)sprintf(text + n, "%s=(", (seed >> 28) < 10 ? "sig1" : "*k_.-9");
+        size_t n_items = (seed >> 8) % 9;
+        for (size_t k = 0; k < n_items; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            n += (size_t)sprintf(text + n, "%s%s", k > 0 ? " " : "", items[(seed >> 16) % 8]);
+        }
+        text[n++] = ')';
+        seed = seed * 1664525u + 1013904223u;
+        size_t n_params = (seed >> 8) % 8;
+        for (size_t k = 0; k < n_params; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            n += (size_t)sprintf(text + n, "%s", params[(seed >> 16) % 9]);
+        }
+        seed = seed * 1664525u + 1013904223u;
+        for (int k = 0; k < (int)((seed >> 29) % 4); k++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t at = 1 + (seed >> 8) % (n - 1);
+            text[at] = (char)odd[(seed >> 20) % sizeof(odd)];
+        }
+        const uint8_t *t = (const uint8_t *)text;
+        unsigned flags =
+            (round % 3 == 0) ? 0 : AW_SF_REJECT_DUPLICATE_KEYS | AW_SF_REJECT_DUPLICATE_PARAMS;
+        const aw_sf_member *ma, *mb;
+        size_t na, nb;
+        aw_arena a, b;
+        aw_arena_init(&a, mem_a, sizeof(mem_a));
+        aw_arena_init(&b, mem_b, sizeof(mem_b));
+        aw_result ra = aw_sf_parse_dict((aw_span){t + 1, n - 1}, flags, &a, &ma, &na);
+        aw_result rb = aw_sf_parse_dict((aw_span){t, n}, flags, &b, &mb, &nb);
+        CHECK_MSG(ra == rb && a.used == b.used && (ra != AW_OK || same_members(ma, na, mb, nb)),
+                  "round %d (%.*s): %s / %s, used %zu / %zu", round, (int)n, text,
+                  aw_result_name(ra), aw_result_name(rb), a.used, b.used);
+        size_t need = b.used;
+        for (size_t cap = need > 60 ? need - 60 : 0; cap <= need + 2 && round % 25 == 0; cap++) {
+            aw_arena_init(&a, mem_a, cap);
+            aw_arena_init(&b, mem_b, cap);
+            ra = aw_sf_parse_dict((aw_span){t + 1, n - 1}, flags, &a, &ma, &na);
+            rb = aw_sf_parse_dict((aw_span){t, n}, flags, &b, &mb, &nb);
+            CHECK_MSG(ra == rb && a.used == b.used, "round %d, cap %zu: %s / %s", round, cap,
+                      aw_result_name(ra), aw_result_name(rb));
+        }
+    }
+}
+
 int main(void)
 {
     g_arena_buf = malloc(ARENA_SIZE);
@@ -1360,6 +1530,8 @@ int main(void)
     test_duplicate_keys();
     test_find_and_signature_input();
     test_string_scan();
+    test_single_bytes_shortcut();
+    test_single_inner_list_shortcut();
     free(g_arena_buf);
     return aw_test_finish("test_sf");
 }

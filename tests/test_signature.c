@@ -263,6 +263,8 @@ static void test_derived_components(void)
         {"(\"@signature-params\")", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"@method\";sf)", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"@method\" \"@method\")", NULL, AW_E_COMPONENT_DUPLICATE},
+        {"(\"@method\" \"@path\" \"@query\" \"@method\")", NULL, AW_E_COMPONENT_DUPLICATE},
+        {"(\"host\" \"@path\" \"@query\" \"@method\" \"host\")", NULL, AW_E_COMPONENT_DUPLICATE},
         {"(\"Host\")", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"host\";tr)", NULL, AW_E_COMPONENT_UNKNOWN},
         {"(\"host\";req)", NULL, AW_E_COMPONENT_UNKNOWN},
@@ -1133,9 +1135,11 @@ static void test_word_at_a_time_checks(void)
     aw_arena arena;
     for (size_t len = 1; len < sizeof(name); len++) {
         for (size_t pos = 0; pos < len; pos++) {
-            for (size_t k = 0; k < sizeof(bad_name_bytes); k++) {
+            /* Every byte value up to two words long, the chosen ones beyond. */
+            size_t n_bytes = len <= 17 ? 256 : sizeof(bad_name_bytes);
+            for (size_t k = 0; k < n_bytes; k++) {
                 memset(name, 'x', len);
-                name[pos] = bad_name_bytes[k];
+                name[pos] = len <= 17 ? (uint8_t)k : bad_name_bytes[k];
                 uint8_t b = name[pos];
                 bool ok = !(b <= 0x20 || b >= 0x7f || (b >= 'A' && b <= 'Z'));
                 aw_header h = {{name, len}, AW_SPAN_LIT("v")};
@@ -1163,10 +1167,12 @@ static void test_word_at_a_time_checks(void)
     }
     for (size_t len = 0; len < sizeof(value); len++) {
         for (size_t pos = 0; pos < (len > 0 ? len : 1); pos++) {
-            for (size_t k = 0; k < sizeof(value_bytes); k++) {
+            /* Every byte value up to 17 bytes (the word-sized paths), the chosen ones beyond. */
+            size_t n_bytes = len <= 17 ? 256 : sizeof(value_bytes);
+            for (size_t k = 0; k < n_bytes; k++) {
                 memset(value, 'v', len);
                 if (len > 0) {
-                    value[pos] = value_bytes[k];
+                    value[pos] = len <= 17 ? (uint8_t)k : value_bytes[k];
                 }
                 bool ok = true;
                 for (size_t i = 0; i < len; i++) {
@@ -1190,6 +1196,61 @@ static void test_word_at_a_time_checks(void)
                 CHECK_MSG(r == (ok ? AW_OK : AW_E_FIELD_INVALID),
                           "value length %zu, 0x%02x at %zu: %s", len, value[pos], pos,
                           aw_result_name(r));
+                /* The value is copied as it was checked: "x-v": VALUE then the params. */
+                CHECK(!ok || (w.len >= 7 + len && memcmp(base_buf, "\"x-v\": ", 7) == 0 &&
+                              memcmp(base_buf + 7, value, len) == 0));
+            }
+        }
+    }
+}
+
+/* aw_sigbase_authority checks and lower-cases in one pass: compare with a byte-by-byte
+ * reading for every length up to 40, every byte value at every position, with and without
+ * the default port, into a roomy writer and into one a byte too small. */
+static void test_authority_against_reference(void)
+{
+    uint8_t auth[48];
+    uint8_t out_buf[64];
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (int b = 0; b < 256; b += (len > 20 ? 7 : 1)) {
+                for (int port = 0; port < 2; port++) {
+                    for (size_t i = 0; i < len; i++) {
+                        auth[i] = (uint8_t)("Api.Example-Z09.com"[i % 19]);
+                    }
+                    auth[pos] = (uint8_t)b;
+                    size_t total = len;
+                    if (port) {
+                        memcpy(auth + len, ":443", 4);
+                        total += 4;
+                    }
+                    bool ok = true;
+                    uint8_t want[48];
+                    for (size_t i = 0; i < len; i++) {
+                        ok = ok && auth[i] > 0x20 && auth[i] < 0x7f;
+                        want[i] = (uint8_t)tolower(auth[i]);
+                    }
+                    aw_message m = {.method = AW_SPAN_LIT("GET"),
+                                    .target = AW_SPAN_LIT("/"),
+                                    .scheme = AW_SPAN_LIT("https"),
+                                    .authority = {auth, total}};
+                    for (int small = 0; small < 2; small++) {
+                        aw_writer w;
+                        aw_writer_init(&w, out_buf, small ? len - 1 : sizeof(out_buf));
+                        aw_result r = aw_sigbase_authority(&m, &w);
+                        bool good;
+                        if (!ok) {
+                            good = r == AW_E_FIELD_INVALID && w.len == 0;
+                        } else if (small) {
+                            good = r == AW_OK && aw_writer_result(&w) == AW_E_BUFFER_TOO_SMALL;
+                        } else {
+                            good = r == AW_OK && w.len == len && memcmp(out_buf, want, len) == 0;
+                        }
+                        CHECK_MSG(good,
+                                  "authority length %zu, 0x%02x at %zu, port %d, small %d: %s", len,
+                                  b, pos, port, small, aw_result_name(r));
+                    }
+                }
             }
         }
     }
@@ -1226,6 +1287,162 @@ static void test_digest_fast_path(void)
     parsed_free(&p);
 }
 
+/* aw_verify writes the received @signature-params without re-checking its bytes (the parser
+ * admitted only visible ASCII and SP): for parsed members the base must be the same as with
+ * the check, and a hand-set raw with a control byte is still refused when the flag is off. */
+static void test_raw_from_parser(void)
+{
+    static const char *inputs[] = {
+        "sig=(\"@method\" \"@path\");created=1;keyid=\"k\"",
+        "sig=( \"@method\"  \"content-type\";sf );alg=tok/en:x;tag=\"a b\";n=:AAAA:;f=?0;d=1.5",
+        "sig=();created=-5",
+    };
+    uint8_t a_buf[1024], b_buf[1024];
+    aw_message m = {.method = AW_SPAN_LIT("GET"),
+                    .target = AW_SPAN_LIT("/p"),
+                    .scheme = AW_SPAN_LIT("https"),
+                    .authority = AW_SPAN_LIT("a.example")};
+    aw_header h = {AW_SPAN_LIT("content-type"), AW_SPAN_LIT("text/plain")};
+    m.headers = &h;
+    m.n_headers = 1;
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        aw_arena arena;
+        aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+        const aw_sf_member *members;
+        size_t n;
+        CHECK_OK(aw_sf_parse_dict(aw_span_cstr(inputs[i]), 0, &arena, &members, &n));
+        aw_sigbase_opts checked = {NULL, true, NULL, 0, false};
+        aw_sigbase_opts trusted = {NULL, true, NULL, 0, true};
+        aw_writer a, b;
+        aw_writer_init(&a, a_buf, sizeof(a_buf));
+        aw_writer_init(&b, b_buf, sizeof(b_buf));
+        aw_result ra = aw_sigbase_build_opts(&m, NULL, &members[0], &checked, &arena, &a);
+        aw_result rb = aw_sigbase_build_opts(&m, NULL, &members[0], &trusted, &arena, &b);
+        CHECK_MSG(ra == rb &&
+                      (ra != AW_OK || aw_span_eq(aw_writer_span_of(&a), aw_writer_span_of(&b))),
+                  "%s: %s / %s", inputs[i], aw_result_name(ra), aw_result_name(rb));
+    }
+    aw_sf_member hand = {.item = {{AW_SF_INNER_LIST, 0, {NULL, 0}}, NULL, 0},
+                         .raw = AW_SPAN_LIT("()\x01")};
+    aw_sigbase_opts checked = {NULL, true, NULL, 0, false};
+    aw_writer a;
+    aw_writer_init(&a, a_buf, sizeof(a_buf));
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    CHECK_RESULT(aw_sigbase_build_opts(&m, NULL, &hand, &checked, &arena, &a), AW_E_FIELD_INVALID);
+}
+
+/* Reference coverage decision: every identifier of required (split at spaces outside quoted
+ * strings) is the canonical serialisation of one item of the inner-list text list. */
+static bool ref_covered(const char *list, const char *required)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "(%s)", list);
+    aw_arena arena;
+    aw_arena_init(&arena, scratch_buf, sizeof(scratch_buf));
+    const aw_sf_member *m;
+    size_t n;
+    if (aw_sf_parse_list(aw_span_cstr(text), &arena, &m, &n) != AW_OK || n != 1) {
+        return false;
+    }
+    char idents[16][128];
+    size_t n_idents = 0;
+    for (size_t i = 0; i < m->n_inner && i < 16; i++) {
+        aw_writer w;
+        aw_writer_init(&w, (uint8_t *)idents[i], sizeof(idents[i]) - 1);
+        if (aw_sf_serialize_item(&m->inner[i], &w) != AW_OK) {
+            return false;
+        }
+        idents[i][w.len] = 0;
+        n_idents++;
+    }
+    const char *s = required;
+    while (*s != '\0') {
+        while (*s == ' ') {
+            s++;
+        }
+        const char *start = s;
+        while (*s != '\0' && *s != ' ') {
+            if (*s == '"') {
+                const char *close = strchr(s + 1, '"');
+                s = close != NULL ? close + 1 : s + strlen(s);
+            } else {
+                s++;
+            }
+        }
+        if (s == start) {
+            continue;
+        }
+        bool found = false;
+        for (size_t i = 0; i < n_idents; i++) {
+            found = found || (strlen(idents[i]) == (size_t)(s - start) &&
+                              memcmp(idents[i], start, (size_t)(s - start)) == 0);
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* aw_verify settles coverage with one comparison when the received inner list begins with
+ * the policy's required text: every pair of received list and required text below gets the
+ * answer of the one-by-one lookup (coverage is checked before the signature, which is a
+ * dummy here, so "covered" shows as any other result). */
+static void test_required_prefix(keyring *ring)
+{
+    static const char *const lists[] = {
+        "\"@method\" \"@path\" \"content-digest\"",
+        "\"@path\" \"@method\"",
+        "\"@method\"  \"@path\"",
+        "\"@method\";req \"@path\"",
+        "\"@method\" \"@path\";bs",
+        "\"a b\" \"@method\"",
+        "\"@method\"",
+        "",
+        "\"x\\\"y\" \"@method\"",
+        " \"@method\" \"@path\" ",
+        "\"@method\" \"@path\";key=\"k\"",
+        "\"@methods\" \"@path\"",
+    };
+    static const char *const required[] = {
+        "\"@method\" \"@path\"",
+        "\"@method\"",
+        "\"@method\"  \"@path\"",
+        "\"@path\"",
+        "\"@method\";req",
+        "\"@path\";bs",
+        "\"a b\"",
+        " \"@method\"",
+        "\"x\\\"y\"",
+        "\"@method\" \"@path\" \"content-digest\"",
+        "\"@method\" \"@pat\"",
+        "\"@method\" \"@path\" ",
+        "\"@path\";key=\"k\"",
+        "",
+        "\"@method\" \"@path\";bs",
+    };
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++) {
+            char extra[1024];
+            snprintf(extra, sizeof(extra),
+                     "Signature-Input: sig1=(%s);created=%d;keyid=\"alice\"\n"
+                     "Signature: sig1=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:\n",
+                     lists[i], NOW);
+            size_t len;
+            char *text = with_headers(typical_request, strlen(typical_request), extra, &len);
+            aw_policy policy;
+            aw_policy_rfc9421(&policy);
+            policy.required = required[k];
+            aw_result r = verify_text(text, len, NULL, &policy, ring, NOW);
+            bool want = ref_covered(lists[i], required[k]);
+            CHECK_MSG(want ? r != AW_E_COVERAGE_INSUFFICIENT : r == AW_E_COVERAGE_INSUFFICIENT,
+                      "list (%s), required '%s': %s", lists[i], required[k], aw_result_name(r));
+            free(text);
+        }
+    }
+}
+
 int main(void)
 {
     CHECK_OK(aw_crypto_init());
@@ -1252,8 +1469,11 @@ int main(void)
     test_bad_input(&ring);
     test_review_findings(&ring);
     test_field_name_matching(&ring);
+    test_required_prefix(&ring);
     test_identifier_fast_path(&ring);
     test_word_at_a_time_checks();
+    test_authority_against_reference();
+    test_raw_from_parser();
     test_digest_fast_path();
 
     key_free(&ring.keys[0]);

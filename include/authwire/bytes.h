@@ -28,7 +28,39 @@ aw_span aw_span_cstr(const char *s);
  * these on secrets (use aw_ct_equal from authwire/crypto.h). */
 static inline bool aw_span_eq(aw_span a, aw_span b)
 {
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+    if (a.len != b.len) {
+        return false;
+    }
+    size_t n = a.len;
+    /* Short spans (identifiers, names, keys) as two overlapping words, without a call. */
+    if (n >= 8 && n <= 16) {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a.ptr, 8);
+        memcpy(&a1, a.ptr + n - 8, 8);
+        memcpy(&b0, b.ptr, 8);
+        memcpy(&b1, b.ptr + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a.ptr, 4);
+        memcpy(&a1, a.ptr + n - 4, 4);
+        memcpy(&b0, b.ptr, 4);
+        memcpy(&b1, b.ptr + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 2 && n < 4) {
+        uint16_t a0, a1, b0, b1;
+        memcpy(&a0, a.ptr, 2);
+        memcpy(&a1, a.ptr + n - 2, 2);
+        memcpy(&b0, b.ptr, 2);
+        memcpy(&b1, b.ptr + n - 2, 2);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n == 1) {
+        return a.ptr[0] == b.ptr[0];
+    }
+    return n == 0 || memcmp(a.ptr, b.ptr, n) == 0;
 }
 
 /* ASCII lower case; other bytes unchanged (HTTP names are ASCII, no locale applies). */

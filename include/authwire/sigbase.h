@@ -29,7 +29,7 @@ aw_result aw_sigbase_build(const aw_message *msg, const aw_message *request,
                            const aw_sf_member *params, aw_arena *arena,
                            aw_writer *out) AW_MUST_CHECK;
 
-/* Shortcuts a verifier may take; both leave the result unchanged or fail closed. */
+/* Shortcuts a verifier may take; each leaves the result unchanged or fails closed. */
 typedef struct aw_sigbase_opts {
     /* The canonical serialisation of each of params->inner[i], computed already. */
     const aw_span *identifiers;
@@ -41,6 +41,11 @@ typedef struct aw_sigbase_opts {
      * value aw_message_field gives for it. Fields not listed are looked up in msg. */
     const aw_header *fields;
     size_t n_fields;
+    /* With params_as_received: params->raw is the text aw_sf_parse_dict or aw_sf_parse_list
+     * returned for this very member, which RFC 8941's grammar limits to visible ASCII and SP,
+     * so it is written without checking its bytes again. Leave false for a member built in
+     * memory or whose raw was set by hand. */
+    bool raw_from_parser;
 } aw_sigbase_opts;
 
 /* aw_sigbase_build with shortcuts; opts may be NULL. */

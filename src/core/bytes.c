@@ -109,50 +109,60 @@ size_t aw_base64_encoded_len(size_t len)
     return (len + 2) / 3 * 4;
 }
 
-/* Decoding tables: the 6-bit value of each byte, 0xff when it is not in the alphabet.
- * Generated from base64_std / base64_url above. */
-static const uint8_t base64_std_value[256] = {
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3e, 0xff, 0xff, 0xff, 0x3f,
-    0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
-    0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-    0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+/* Decoding tables, one per position in a quantum of four characters: the character's 6-bit
+ * value already shifted to its place in the 24 bits the quantum decodes to, or B64_BAD when
+ * the character is not in the alphabet. A quantum is then four lookups ORed together, and one
+ * test of the top byte of all the ORed quanta finds any bad character. Built by the
+ * preprocessor from the character ranges of the alphabets above (tests/test_bytes.c checks
+ * every byte at every position against those strings). */
+#define B64_BAD 0xff000000u
+#define B64_STD(c)                                                                                 \
+    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                        \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                   \
+     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                   \
+     : (c) == '+'               ? 62                                                               \
+     : (c) == '/'               ? 63                                                               \
+                                : -1)
+#define B64_URL(c)         ((c) == '+' || (c) == '/' ? -1 : (c) == '-' ? 62 : (c) == '_' ? 63 : B64_STD(c))
+#define B64_AT(val, shift) ((val) < 0 ? B64_BAD : (uint32_t)(val) << (shift))
+#define B64_ROW(f, s, b)                                                                           \
+    B64_AT(f((b) + 0), s), B64_AT(f((b) + 1), s), B64_AT(f((b) + 2), s), B64_AT(f((b) + 3), s),    \
+        B64_AT(f((b) + 4), s), B64_AT(f((b) + 5), s), B64_AT(f((b) + 6), s),                       \
+        B64_AT(f((b) + 7), s), B64_AT(f((b) + 8), s), B64_AT(f((b) + 9), s),                       \
+        B64_AT(f((b) + 10), s), B64_AT(f((b) + 11), s), B64_AT(f((b) + 12), s),                    \
+        B64_AT(f((b) + 13), s), B64_AT(f((b) + 14), s), B64_AT(f((b) + 15), s)
+#define B64_TABLE(f, s)                                                                            \
+    {                                                                                              \
+        B64_ROW(f, s, 0x00), B64_ROW(f, s, 0x10), B64_ROW(f, s, 0x20), B64_ROW(f, s, 0x30),        \
+            B64_ROW(f, s, 0x40), B64_ROW(f, s, 0x50), B64_ROW(f, s, 0x60), B64_ROW(f, s, 0x70),    \
+            B64_ROW(f, s, 0x80), B64_ROW(f, s, 0x90), B64_ROW(f, s, 0xa0), B64_ROW(f, s, 0xb0),    \
+            B64_ROW(f, s, 0xc0), B64_ROW(f, s, 0xd0), B64_ROW(f, s, 0xe0), B64_ROW(f, s, 0xf0)     \
+    }
+
+static const uint32_t base64_std_quad[4][256] = {
+    B64_TABLE(B64_STD, 18),
+    B64_TABLE(B64_STD, 12),
+    B64_TABLE(B64_STD, 6),
+    B64_TABLE(B64_STD, 0),
 };
 
-static const uint8_t base64_url_value[256] = {
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3e, 0xff, 0xff,
-    0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
-    0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xff, 0xff, 0xff, 0xff, 0x3f,
-    0xff, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-    0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+static const uint32_t base64_url_quad[4][256] = {
+    B64_TABLE(B64_URL, 18),
+    B64_TABLE(B64_URL, 12),
+    B64_TABLE(B64_URL, 6),
+    B64_TABLE(B64_URL, 0),
 };
+
+/* The 24 bits of the quantum p[0..4), with B64_BAD bits set when a character is bad. */
+static inline uint32_t base64_quad(const uint32_t (*t)[256], const uint8_t *p)
+{
+    return t[0][p[0]] | t[1][p[1]] | t[2][p[2]] | t[3][p[3]];
+}
 
 aw_result aw_base64_decode(aw_span in, unsigned flags, uint8_t *out, size_t out_cap,
                            size_t *out_len)
 {
-    const uint8_t *values = (flags & AW_BASE64_URL) != 0 ? base64_url_value : base64_std_value;
+    const uint32_t(*t)[256] = (flags & AW_BASE64_URL) != 0 ? base64_url_quad : base64_std_quad;
     bool url = (flags & AW_BASE64_URL) != 0;
     size_t len = in.len;
     size_t pad = 0;
@@ -171,57 +181,60 @@ aw_result aw_base64_decode(aw_span in, unsigned flags, uint8_t *out, size_t out_
     } else if (rem != 0 && !url) {
         AW_ENSURE((flags & AW_BASE64_ALLOW_NO_PADDING) != 0, AW_E_MALFORMED);
     }
-    size_t need = len / 4 * 3 + (rem == 0 ? 0 : rem - 1);
-    size_t o = 0;
-    size_t i = 0;
-    uint8_t bad = 0;
+    size_t full = len - rem;
+    size_t need = full / 4 * 3 + (rem == 0 ? 0 : rem - 1);
+    const uint8_t *p = in.ptr;
+    uint32_t bad = 0;
     if (need > out_cap) {
         /* Validate every character before reporting a size problem, so malformed input is
          * always called malformed. */
-        for (i = 0; i < len; i++) {
-            bad |= values[in.ptr[i]];
+        for (size_t i = 0; i < len; i++) {
+            bad |= t[0][p[i]];
         }
-        AW_ENSURE((bad & 0xc0) == 0, AW_E_MALFORMED);
+        AW_ENSURE((bad & B64_BAD) == 0, AW_E_MALFORMED);
         return AW_E_BUFFER_TOO_SMALL;
     }
-    /* One pass: decode and collect the invalid-character bits (0xff in the table). On
-     * failure out holds garbage, which the caller discards with the error. */
-    for (; i + 4 <= len; i += 4) {
-        uint8_t a = values[in.ptr[i]];
-        uint8_t b = values[in.ptr[i + 1]];
-        uint8_t c = values[in.ptr[i + 2]];
-        uint8_t d = values[in.ptr[i + 3]];
-        bad |= (uint8_t)(a | b | c | d);
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
+    /* One pass: decode and collect the bad-character bits. On failure out holds garbage,
+     * which the caller discards with the error. While a fourth byte still belongs to the
+     * output (o + 4 <= need), a quantum is stored as one 4-byte word whose last byte the
+     * next quantum overwrites; the bytes beyond need are never touched. */
+    size_t i = 0;
+    size_t o = 0;
+    for (; i < full && o + 4 <= need; i += 4, o += 3) {
+        uint32_t v = base64_quad(t, p + i);
+        bad |= v;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        uint32_t word = __builtin_bswap32(v << 8);
+#else
+        uint8_t word[4] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v, 0};
+#endif
+        memcpy(out + o, &word, 4);
+    }
+    for (; i < full; i += 4, o += 3) {
+        uint32_t v = base64_quad(t, p + i);
+        bad |= v;
+        out[o] = (uint8_t)(v >> 16);
+        out[o + 1] = (uint8_t)(v >> 8);
+        out[o + 2] = (uint8_t)v;
+    }
+    if (rem != 0) {
+        /* rem 2 carries one byte and 4 spare bits, rem 3 two bytes and 2 spare bits: decode
+         * the rest as a quantum completed with 'A' (value 0). */
+        uint8_t last[4] = {p[i], p[i + 1], rem == 3 ? p[i + 2] : 'A', 'A'};
+        uint32_t v = base64_quad(t, last);
+        bad |= v;
+        AW_ENSURE((bad & B64_BAD) == 0, AW_E_MALFORMED);
         out[o++] = (uint8_t)(v >> 16);
-        out[o++] = (uint8_t)(v >> 8);
-        out[o++] = (uint8_t)v;
-    }
-    for (size_t k = i; k < len; k++) {
-        bad |= values[in.ptr[k]];
-    }
-    AW_ENSURE((bad & 0xc0) == 0, AW_E_MALFORMED);
-
-    uint32_t tail = 0;
-    unsigned bits = 0;
-    for (; i < len; i++) {
-        tail = tail << 6 | values[in.ptr[i]];
-        bits += 6;
-    }
-    /* rem 2 carries one byte and 4 spare bits, rem 3 two bytes and 2 spare bits. */
-    if (bits > 0) {
-        unsigned spare = bits % 8;
-        if (bits >= 12) {
-            out[o++] = (uint8_t)(tail >> (bits - 8));
-        }
-        if (bits >= 18) {
-            out[o++] = (uint8_t)(tail >> (bits - 16));
+        if (rem == 3) {
+            out[o++] = (uint8_t)(v >> 8);
         }
         /* Leftover bits must be zero unless the caller allows otherwise (RFC 4648 3.5). */
-        if ((tail & ((1u << spare) - 1)) != 0) {
+        uint32_t spare = rem == 3 ? (v & 0xffu) : (v & 0xffffu);
+        if (spare != 0) {
             AW_ENSURE((flags & AW_BASE64_ALLOW_NONZERO_BITS) != 0, AW_E_MALFORMED);
         }
     }
+    AW_ENSURE((bad & B64_BAD) == 0, AW_E_MALFORMED);
     *out_len = o;
     return AW_OK;
 }

@@ -286,10 +286,8 @@ aw_result aw_message_target_parts(const aw_message *m, aw_span *path, aw_span *q
             start++;
         }
     }
-    size_t q = start;
-    while (q < t.len && t.ptr[q] != '?') {
-        q++;
-    }
+    const uint8_t *mark = start < t.len ? memchr(t.ptr + start, '?', t.len - start) : NULL;
+    size_t q = mark != NULL ? (size_t)(mark - t.ptr) : t.len;
     AW_ENSURE(!span_has_byte((aw_span){t.ptr + start, t.len - start}, '#'), AW_E_MALFORMED);
     *path = (aw_span){t.ptr + start, q - start};
     *has_query = q < t.len;

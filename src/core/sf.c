@@ -144,23 +144,37 @@ typedef struct sf_vec {
     size_t cap;
 } sf_vec;
 
+/* aw_arena_alloc inline, for the arrays and byte sequences of a parse (one call each on the
+ * verify path adds up). align is a power-of-two constant at every call site. */
+static inline void *sf_alloc(aw_arena *a, size_t size, size_t align)
+{
+    uintptr_t base = (uintptr_t)a->buf;
+    uintptr_t at = (base + a->used + (align - 1)) & ~(uintptr_t)(align - 1);
+    size_t offset = (size_t)(at - base);
+    if (offset > a->cap || size > a->cap - offset) {
+        return NULL;
+    }
+    a->used = offset + size;
+    return a->buf + offset;
+}
+
 /* Tries to give v room for new_cap elements: in place when v is the newest allocation of
  * the arena, otherwise by copying into a fresh block (the old one is left behind). */
-static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, size_t align)
+static inline bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, size_t align)
 {
     if (new_cap > SIZE_MAX / size) {
         return false;
     }
     if (v->data != NULL && v->data + v->cap * size == a->buf + a->used) {
         /* With alignment 1 the arena hands out exactly the bytes that follow v. */
-        uint8_t *more = aw_arena_alloc(a, (new_cap - v->cap) * size, 1);
+        uint8_t *more = sf_alloc(a, (new_cap - v->cap) * size, 1);
         if (more == NULL) {
             return false;
         }
         v->cap = new_cap;
         return true;
     }
-    uint8_t *grown = aw_arena_alloc(a, new_cap * size, align);
+    uint8_t *grown = sf_alloc(a, new_cap * size, align);
     if (grown == NULL) {
         return false;
     }
@@ -172,18 +186,20 @@ static bool sf_vec_reserve(aw_arena *a, sf_vec *v, size_t new_cap, size_t size, 
     return true;
 }
 
-static aw_result sf_vec_push(aw_arena *a, sf_vec *v, const void *elem, size_t size, size_t align)
+/* Appends one element to v and returns it for the caller to fill in place (no copy of a
+ * parsed element), or NULL when the arena is exhausted. */
+static inline void *sf_vec_next(aw_arena *a, sf_vec *v, size_t size, size_t align)
 {
     if (v->n == v->cap) {
         /* Always double, never "whatever still fits": the sequence of allocations then
          * does not depend on the arena's size, so an input that parses in an arena parses
          * in every larger one. */
         size_t doubled = v->cap == 0 ? SF_VEC_INITIAL : v->cap * 2;
-        AW_ENSURE(sf_vec_reserve(a, v, doubled, size, align), AW_E_BUFFER_TOO_SMALL);
+        if (!sf_vec_reserve(a, v, doubled, size, align)) {
+            return NULL;
+        }
     }
-    memcpy(v->data + v->n * size, elem, size);
-    v->n++;
-    return AW_OK;
+    return v->data + v->n++ * size;
 }
 
 /* ---- duplicate keys ---- */
@@ -259,6 +275,14 @@ static void sf_sort_indices(const sf_keyed *k, size_t *idx, size_t n)
  * Section 4.2.3.2 step 2.7) to entries collected in input order: the last value of a key
  * wins and stays at the position of the first occurrence. With reject, any repeat fails.
  * Valid keys are never empty, so an empty key marks an entry for removal. */
+/* aw_span_eq for keys, the first bytes compared before memcmp is called (keys of equal
+ * length usually differ there: "nonce" and "keyid", "alg" and "tag"). */
+static inline bool sf_key_eq(aw_span a, aw_span b)
+{
+    return a.len == b.len &&
+           (a.len == 0 || (a.ptr[0] == b.ptr[0] && memcmp(a.ptr, b.ptr, a.len) == 0));
+}
+
 static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
 {
     sf_keyed k = {v->data, size};
@@ -266,14 +290,16 @@ static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
     if (v->n < 2) {
         return AW_OK;
     }
+    bool any_removed = false;
     if (v->n <= SF_DEDUP_LINEAR_MAX) {
         for (size_t i = 1; i < v->n; i++) {
             aw_span key = sf_key_at(&k, i);
             for (size_t j = 0; j < i; j++) {
-                if (aw_span_eq(sf_key_at(&k, j), key)) {
+                if (sf_key_eq(sf_key_at(&k, j), key)) {
                     AW_ENSURE(!reject, AW_E_SF_SYNTAX);
                     memcpy(v->data + j * size, v->data + i * size, size);
                     memcpy(v->data + i * size, &removed, sizeof(removed));
+                    any_removed = true;
                     break;
                 }
             }
@@ -298,9 +324,13 @@ static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
                 for (size_t r = g + 1; r < end; r++) {
                     memcpy(v->data + idx[r] * size, &removed, sizeof(removed));
                 }
+                any_removed = true;
             }
             g = end;
         }
+    }
+    if (!any_removed) {
+        return AW_OK;
     }
     size_t out = 0;
     for (size_t i = 0; i < v->n; i++) {
@@ -321,13 +351,15 @@ static aw_result sf_dedup(aw_arena *a, sf_vec *v, size_t size, bool reject)
 /* Section 4.2.3.3: Parsing a Key. The key borrows from the input. */
 static aw_result sf_parse_key(aw_cursor *c, aw_span *key)
 {
-    aw_cursor mark = *c;
-    AW_ENSURE(sf_is_key_start(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
-    aw_cursor_next(c);
-    while (sf_is_key_char(aw_cursor_peek(c))) {
-        aw_cursor_next(c);
+    /* One table lookup per character over the rest of the input, bounded by its length. */
+    aw_span rest = aw_cursor_rest(c);
+    AW_ENSURE(rest.len > 0 && (sf_class[rest.ptr[0]] & SF_KEY_START) != 0, AW_E_SF_SYNTAX);
+    size_t n = 1;
+    while (n < rest.len && (sf_class[rest.ptr[n]] & SF_KEY_CHAR) != 0) {
+        n++;
     }
-    *key = sf_consumed_since(&mark, c);
+    *key = (aw_span){rest.ptr, n};
+    c->pos += n;
     return AW_OK;
 }
 
@@ -336,36 +368,33 @@ static aw_result sf_parse_key(aw_cursor *c, aw_span *key)
 static aw_result sf_parse_number(aw_cursor *c, aw_sf_value *out)
 {
     bool negative = aw_cursor_eat(c, '-');
-    AW_ENSURE(sf_is_digit(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
+    aw_span rest = aw_cursor_rest(c);
+    AW_ENSURE(rest.len > 0 && sf_is_digit(rest.ptr[0]), AW_E_SF_SYNTAX);
     bool decimal = false;
     size_t len = 0;
     size_t frac_digits = 0;
     int64_t int_part = 0;
     int64_t frac_part = 0;
-    for (;;) {
-        int ch = aw_cursor_peek(c);
-        if (sf_is_digit(ch)) {
-            aw_cursor_next(c);
-            len++;
-            if (decimal) {
-                frac_part = frac_part * 10 + (ch - '0');
-                frac_digits++;
-            } else {
-                int_part = int_part * 10 + (ch - '0');
-            }
-        } else if (!decimal && ch == '.') {
-            /* At most 12 integer digits before the decimal point (step 7.3.1). */
-            AW_ENSURE(len <= 12, AW_E_SF_SYNTAX);
-            aw_cursor_next(c);
-            len++;
-            decimal = true;
-        } else {
-            break;
-        }
-        /* Steps 7.5 and 7.6 bound the digit strings, which also keeps the sums in range. */
-        AW_ENSURE(decimal || len <= 15, AW_E_SF_SYNTAX);
-        AW_ENSURE(!decimal || len <= 16, AW_E_SF_SYNTAX);
+    /* The integer digits, at most 15 (step 7.5). */
+    while (len < rest.len && sf_is_digit(rest.ptr[len])) {
+        AW_ENSURE(len < 15, AW_E_SF_SYNTAX);
+        int_part = int_part * 10 + (rest.ptr[len] - '0');
+        len++;
     }
+    if (len < rest.len && rest.ptr[len] == '.') {
+        /* At most 12 integer digits before the decimal point (step 7.3.1). */
+        AW_ENSURE(len <= 12, AW_E_SF_SYNTAX);
+        len++;
+        decimal = true;
+        /* At most 16 characters with the "." (step 7.6), which keeps the sum in range. */
+        while (len < rest.len && sf_is_digit(rest.ptr[len])) {
+            AW_ENSURE(len < 16, AW_E_SF_SYNTAX);
+            frac_part = frac_part * 10 + (rest.ptr[len] - '0');
+            frac_digits++;
+            len++;
+        }
+    }
+    c->pos += len;
     if (!decimal) {
         out->type = AW_SF_INTEGER;
         out->integer = negative ? -int_part : int_part;
@@ -393,27 +422,44 @@ static bool sf_all_printable(const uint8_t *p, size_t n)
     return bad == 0;
 }
 
-/* The length of the longest prefix of p[0..n) whose bytes may stand unescaped in a string:
- * visible ASCII or SP, but neither DQUOTE nor backslash (Section 4.2.5). */
-static size_t sf_plain_prefix(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
 #ifdef SF_SSE2
-    /* 16 bytes at a time while the input lasts (never past its end). Signed compares: a
-     * byte from 0x80 is negative, so it counts as below SP and stops the prefix. */
+/* One bit per byte of the 16 at p that may not stand unescaped in a string. Signed
+ * compares: a byte from 0x80 is negative, so it counts as below SP. */
+static inline unsigned sf_string_stops(const uint8_t *p)
+{
     const __m128i sp = _mm_set1_epi8(0x20);
     const __m128i del = _mm_set1_epi8(0x7f);
     const __m128i dquote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del)),
+                     _mm_or_si128(_mm_cmpeq_epi8(x, dquote), _mm_cmpeq_epi8(x, backslash)));
+    return (unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
+/* The length of the longest prefix of p[0..n) whose bytes may stand unescaped in a string:
+ * visible ASCII or SP, but neither DQUOTE nor backslash (Section 4.2.5). The caller's
+ * buffer also holds the `before` bytes that precede p, which the last 16-byte load may
+ * overlap (their bits are shifted out) instead of going byte by byte. */
+static inline size_t sf_plain_prefix(const uint8_t *p, size_t n, size_t before)
+{
+    size_t i = 0;
+#ifdef SF_SSE2
+    /* 16 bytes at a time while the input lasts (never past its end). */
     for (; i + 16 <= n; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i stop =
-            _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp), _mm_cmpeq_epi8(x, del)),
-                         _mm_or_si128(_mm_cmpeq_epi8(x, dquote), _mm_cmpeq_epi8(x, backslash)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+        unsigned mask = sf_string_stops(p + i);
         if (mask != 0) {
             return i + (size_t)__builtin_ctz(mask);
         }
+    }
+    size_t left = n - i;
+    if (left > 0 && before + i >= 16 - left) {
+        /* The last 16 bytes of the buffer; the first 16 - left of them were checked already
+         * or precede p. */
+        unsigned mask = sf_string_stops(p + n - 16) >> (16 - left);
+        return mask != 0 ? i + (size_t)__builtin_ctz(mask) : n;
     }
 #endif
     while (i < n && p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '"' && p[i] != '\\') {
@@ -430,7 +476,7 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
 {
     AW_ENSURE(aw_cursor_eat(c, '"'), AW_E_SF_SYNTAX);
     aw_span rest = aw_cursor_rest(c);
-    size_t span = sf_plain_prefix(rest.ptr, rest.len);
+    size_t span = sf_plain_prefix(rest.ptr, rest.len, c->pos);
     AW_ENSURE(span < rest.len, AW_E_SF_SYNTAX); /* step 4: no closing DQUOTE */
     if (rest.ptr[span] == '"') {
         *out = span == 0 ? (aw_span){sf_empty, 0} : (aw_span){rest.ptr, span};
@@ -454,7 +500,7 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
         }
         n++;
     }
-    uint8_t *buf = aw_arena_alloc(a, n == 0 ? 1 : n, 1);
+    uint8_t *buf = sf_alloc(a, n == 0 ? 1 : n, 1);
     AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
     for (size_t i = 0; i < n; i++) {
         int ch = aw_cursor_next(c);
@@ -471,13 +517,14 @@ static aw_result sf_parse_string(aw_cursor *c, aw_arena *a, aw_span *out)
 /* Section 4.2.6: Parsing a Token. The token borrows from the input. */
 static aw_result sf_parse_token(aw_cursor *c, aw_span *out)
 {
-    aw_cursor mark = *c;
-    AW_ENSURE(sf_is_token_start(aw_cursor_peek(c)), AW_E_SF_SYNTAX);
-    aw_cursor_next(c);
-    while (sf_is_token_char(aw_cursor_peek(c))) {
-        aw_cursor_next(c);
+    aw_span rest = aw_cursor_rest(c);
+    AW_ENSURE(rest.len > 0 && (sf_class[rest.ptr[0]] & SF_TOKEN_START) != 0, AW_E_SF_SYNTAX);
+    size_t n = 1;
+    while (n < rest.len && (sf_class[rest.ptr[n]] & SF_TOKEN_CHAR) != 0) {
+        n++;
     }
-    *out = sf_consumed_since(&mark, c);
+    *out = (aw_span){rest.ptr, n};
+    c->pos += n;
     return AW_OK;
 }
 
@@ -502,7 +549,7 @@ static aw_result sf_parse_bytes(aw_cursor *c, aw_arena *a, aw_span *out)
     if (cap <= sizeof(small) && aw_base64_decode(b64, flags, small, sizeof(small), &n) == AW_OK) {
         /* The usual case (a signature, a digest): decoded on the stack, which checked every
          * character, then copied into the arena. */
-        uint8_t *buf = aw_arena_alloc(a, cap, 1);
+        uint8_t *buf = sf_alloc(a, cap, 1);
         AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
         memcpy(buf, small, n);
         *out = (aw_span){buf, n};
@@ -514,7 +561,7 @@ static aw_result sf_parse_bytes(aw_cursor *c, aw_arena *a, aw_span *out)
         ok &= sf_class[b64.ptr[i]];
     }
     AW_ENSURE((ok & SF_B64) != 0, AW_E_SF_SYNTAX);
-    uint8_t *buf = aw_arena_alloc(a, cap, 1);
+    uint8_t *buf = sf_alloc(a, cap, 1);
     AW_ENSURE(buf != NULL, AW_E_BUFFER_TOO_SMALL);
     aw_result r = aw_base64_decode(b64, flags, buf, cap, &n);
     if (r == AW_E_MALFORMED) {
@@ -540,7 +587,7 @@ static aw_result sf_parse_boolean(aw_cursor *c, aw_sf_value *out)
 }
 
 /* Section 4.2.3.1: Parsing a Bare Item, dispatched on the first character. */
-static aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
+static aw_result sf_parse_bare_item_any(aw_cursor *c, aw_arena *a, aw_sf_value *out)
 {
     *out = (aw_sf_value){0};
     int ch = aw_cursor_peek(c);
@@ -565,20 +612,41 @@ static aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
     return AW_E_SF_SYNTAX;
 }
 
+/* sf_parse_bare_item_any with its usual case inline: a string without escapes (every
+ * component identifier and most signature parameters), found by one scan and borrowed from
+ * the input exactly as sf_parse_string does. Anything else, escapes included, takes the
+ * full dispatch, which scans the string again. */
+static inline aw_result sf_parse_bare_item(aw_cursor *c, aw_arena *a, aw_sf_value *out)
+{
+    aw_span rest = aw_cursor_rest(c);
+    if (rest.len > 1 && rest.ptr[0] == '"') {
+        size_t span = sf_plain_prefix(rest.ptr + 1, rest.len - 1, c->pos + 1);
+        if (span < rest.len - 1 && rest.ptr[1 + span] == '"') {
+            *out =
+                (aw_sf_value){AW_SF_STRING, 0,
+                              span == 0 ? (aw_span){sf_empty, 0} : (aw_span){rest.ptr + 1, span}};
+            c->pos += span + 2;
+            return AW_OK;
+        }
+    }
+    return sf_parse_bare_item_any(c, a, out);
+}
+
 /* Section 4.2.3.2: Parsing Parameters. */
 static aw_result sf_parse_params(aw_cursor *c, unsigned flags, aw_arena *a,
                                  const aw_sf_param **params, size_t *n_params)
 {
     sf_vec v = {NULL, 0, 0};
     while (aw_cursor_eat(c, ';')) {
-        aw_sf_param p;
+        aw_sf_param *p = sf_vec_next(a, &v, sizeof(*p), _Alignof(aw_sf_param));
+        AW_ENSURE(p != NULL, AW_E_BUFFER_TOO_SMALL);
         sf_skip_sp(c);
-        AW_GUARD(sf_parse_key(c, &p.key));
-        p.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
+        AW_GUARD(sf_parse_key(c, &p->key));
         if (aw_cursor_eat(c, '=')) {
-            AW_GUARD(sf_parse_bare_item(c, a, &p.value));
+            AW_GUARD(sf_parse_bare_item(c, a, &p->value));
+        } else {
+            p->value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
         }
-        AW_GUARD(sf_vec_push(a, &v, &p, sizeof(p), _Alignof(aw_sf_param)));
     }
     AW_GUARD(sf_dedup(a, &v, sizeof(aw_sf_param), (flags & AW_SF_REJECT_DUPLICATE_PARAMS) != 0));
     *params = (const aw_sf_param *)(const void *)v.data;
@@ -599,7 +667,7 @@ static inline aw_result sf_parse_params_if_any(aw_cursor *c, unsigned flags, aw_
 }
 
 /* Section 4.2.3: Parsing an Item. */
-static aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
+static inline aw_result sf_parse_item(aw_cursor *c, unsigned flags, aw_arena *a, aw_sf_item *out)
 {
     AW_GUARD(sf_parse_bare_item(c, a, &out->value));
     return sf_parse_params_if_any(c, flags, a, &out->params, &out->n_params);
@@ -616,9 +684,9 @@ static aw_result sf_parse_inner_list(aw_cursor *c, unsigned flags, aw_arena *a, 
         if (aw_cursor_eat(c, ')')) {
             break;
         }
-        aw_sf_item item;
-        AW_GUARD(sf_parse_item(c, flags, a, &item));
-        AW_GUARD(sf_vec_push(a, &v, &item, sizeof(item), _Alignof(aw_sf_item)));
+        aw_sf_item *item = sf_vec_next(a, &v, sizeof(*item), _Alignof(aw_sf_item));
+        AW_ENSURE(item != NULL, AW_E_BUFFER_TOO_SMALL);
+        AW_GUARD(sf_parse_item(c, flags, a, item));
         /* Step 2.5: items are separated by SP, or the list ends. */
         int ch = aw_cursor_peek(c);
         AW_ENSURE(ch == ' ' || ch == ')', AW_E_SF_SYNTAX);
@@ -660,11 +728,12 @@ static aw_result sf_parse_list_members(aw_cursor *c, aw_arena *a, sf_vec *v)
 {
     bool done = aw_cursor_eof(c);
     while (!done) {
-        aw_sf_member m = {0};
+        aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+        AW_ENSURE(m != NULL, AW_E_BUFFER_TOO_SMALL);
+        *m = (aw_sf_member){{NULL, 0}, {{0}, NULL, 0}, NULL, 0, {NULL, 0}};
         aw_cursor mark = *c;
-        AW_GUARD(sf_parse_member(c, 0, a, &m));
-        m.raw = sf_consumed_since(&mark, c);
-        AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
+        AW_GUARD(sf_parse_member(c, 0, a, m));
+        m->raw = sf_consumed_since(&mark, c);
         AW_GUARD(sf_member_separator(c, &done));
     }
     return AW_OK;
@@ -675,18 +744,19 @@ static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a
 {
     bool done = aw_cursor_eof(c);
     while (!done) {
-        aw_sf_member m = {0};
-        AW_GUARD(sf_parse_key(c, &m.key));
+        aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+        AW_ENSURE(m != NULL, AW_E_BUFFER_TOO_SMALL);
+        *m = (aw_sf_member){{NULL, 0}, {{0}, NULL, 0}, NULL, 0, {NULL, 0}};
+        AW_GUARD(sf_parse_key(c, &m->key));
         if (aw_cursor_eat(c, '=')) {
             aw_cursor mark = *c;
-            AW_GUARD(sf_parse_member(c, flags, a, &m));
-            m.raw = sf_consumed_since(&mark, c);
+            AW_GUARD(sf_parse_member(c, flags, a, m));
+            m->raw = sf_consumed_since(&mark, c);
         } else {
             /* Step 3.3: a key without "=" is Boolean true, with parameters. */
-            m.item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
-            AW_GUARD(sf_parse_params(c, flags, a, &m.item.params, &m.item.n_params));
+            m->item.value = (aw_sf_value){.type = AW_SF_BOOLEAN, .integer = 1};
+            AW_GUARD(sf_parse_params(c, flags, a, &m->item.params, &m->item.n_params));
         }
-        AW_GUARD(sf_vec_push(a, v, &m, sizeof(m), _Alignof(aw_sf_member)));
         AW_GUARD(sf_member_separator(c, &done));
     }
     return sf_dedup(a, v, sizeof(aw_sf_member), (flags & AW_SF_REJECT_DUPLICATE_KEYS) != 0);
@@ -696,9 +766,26 @@ static aw_result sf_parse_dict_members(aw_cursor *c, unsigned flags, aw_arena *a
 static aw_result sf_begin(aw_span input, aw_cursor *c)
 {
     aw_cursor_init(c, input);
-    /* An OR over every byte, not a branch per byte, so the compiler can vectorise it. */
+    /* An OR over every byte, not a branch per byte: 16 bytes at a time with SSE2 (the last
+     * block overlapping the one before), otherwise a loop the compiler can vectorise. */
     uint8_t high = 0;
-    for (size_t i = 0; i < input.len; i++) {
+    size_t i = 0;
+#ifdef SF_SSE2
+    if (input.len >= 16) {
+        __m128i acc = _mm_setzero_si128();
+        for (; i + 16 <= input.len; i += 16) {
+            acc =
+                _mm_or_si128(acc, _mm_loadu_si128((const __m128i *)(const void *)(input.ptr + i)));
+        }
+        if (i < input.len) {
+            acc = _mm_or_si128(
+                acc, _mm_loadu_si128((const __m128i *)(const void *)(input.ptr + input.len - 16)));
+        }
+        high = _mm_movemask_epi8(acc) != 0 ? 0x80 : 0;
+        i = input.len;
+    }
+#endif
+    for (; i < input.len; i++) {
         high |= input.ptr[i];
     }
     AW_ENSURE(high < 0x80, AW_E_SF_SYNTAX);
@@ -740,6 +827,178 @@ aw_result aw_sf_parse_list(aw_span input, aw_arena *arena, const aw_sf_member **
     return AW_OK;
 }
 
+/* The shape of nearly every Signature field: one member whose value is a non-empty byte
+ * sequence, with no parameters and no spaces ("sig1=:base64:"). When the input has exactly
+ * that shape and its base64 decodes, this builds the very result the general parser would,
+ * with the same arena allocations in the same order (the member array, then the bytes); it
+ * returns false, leaving the arena as it found it, for anything else, and the general parser
+ * then decides (and reports any error) as before. A successful decode also proves what the
+ * general parser checks: the sequence holds only base64 characters (no ':', no byte from
+ * 0x80), so its closing ':' is the last byte and the whole input is ASCII. */
+static bool sf_dict_single_bytes(aw_span in, aw_arena *a, sf_vec *v)
+{
+    const uint8_t *p = in.ptr;
+    size_t n = in.len;
+    if (n < 5 || (sf_class[p[0]] & SF_KEY_START) == 0 || p[n - 1] != ':') {
+        return false;
+    }
+    size_t k = 1;
+    while (k < n && (sf_class[p[k]] & SF_KEY_CHAR) != 0) {
+        k++;
+    }
+    if (k + 3 >= n || p[k] != '=' || p[k + 1] != ':') {
+        return false;
+    }
+    aw_span b64 = {p + k + 2, n - k - 3};
+    size_t mark = a->used;
+    aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+    size_t cap = b64.len / 4 * 3 + 3; /* as sf_parse_bytes sizes it */
+    uint8_t *buf = m != NULL ? sf_alloc(a, cap, 1) : NULL;
+    size_t len = 0;
+    if (buf == NULL ||
+        aw_base64_decode(b64, AW_BASE64_ALLOW_NO_PADDING | AW_BASE64_ALLOW_NONZERO_BITS, buf, cap,
+                         &len) != AW_OK) {
+        a->used = mark;
+        *v = (sf_vec){NULL, 0, 0};
+        return false;
+    }
+    *m = (aw_sf_member){
+        {p, k}, {{AW_SF_BYTES, 0, {buf, len}}, NULL, 0}, NULL, 0, {p + k + 1, n - k - 1}};
+    return true;
+}
+
+/* Scans a string without escapes starting at p[i] == '"': sets *str as the general parser
+ * would and returns the index after the closing DQUOTE, or 0 when the string has escapes,
+ * bad bytes or no end (the caller then gives up). */
+static inline size_t sf_scan_plain_string(const uint8_t *p, size_t n, size_t i, aw_span *str)
+{
+    size_t span = sf_plain_prefix(p + i + 1, n - i - 1, i + 1);
+    if (span >= n - i - 1 || p[i + 1 + span] != '"') {
+        return 0;
+    }
+    *str = span == 0 ? (aw_span){sf_empty, 0} : (aw_span){p + i + 1, span};
+    return i + span + 2;
+}
+
+/* The shape of nearly every Signature-Input field: one member, an inner list of strings
+ * without escapes separated by one SP, then parameters each "key=" with a string without
+ * escapes or an integer, no other spaces, nothing after (sig1=("@method" "@path");
+ * created=1;keyid="k"). As sf_dict_single_bytes: for exactly that shape it builds the
+ * general parser's result with the same arena allocations in the same order (the member
+ * array, the item array, the parameter array, each grown alike); for anything else, a
+ * repeated parameter included, it restores the arena and returns false, and the general
+ * parser decides. Every byte it accepts is ASCII (strings stop at bytes from 0x80). */
+static bool sf_dict_single_inner_list(aw_span in, aw_arena *a, sf_vec *v)
+{
+    const uint8_t *p = in.ptr;
+    size_t n = in.len;
+    if (n < 4 || (sf_class[p[0]] & SF_KEY_START) == 0) {
+        return false;
+    }
+    size_t i = 1;
+    while (i < n && (sf_class[p[i]] & SF_KEY_CHAR) != 0) {
+        i++;
+    }
+    if (i + 2 >= n || p[i] != '=' || p[i + 1] != '(') {
+        return false;
+    }
+    size_t mark = a->used;
+    size_t key_len = i;
+    size_t raw_start = i + 1;
+    i += 2;
+    aw_sf_member *m = sf_vec_next(a, v, sizeof(*m), _Alignof(aw_sf_member));
+    if (m == NULL) {
+        goto fail;
+    }
+    *m = (aw_sf_member){
+        {p, key_len}, {{AW_SF_INNER_LIST, 0, {NULL, 0}}, NULL, 0}, NULL, 0, {NULL, 0}};
+    sf_vec items = {NULL, 0, 0};
+    if (p[i] == ')') {
+        i++;
+    } else {
+        for (;;) {
+            aw_span str;
+            if (p[i] != '"') {
+                goto fail;
+            }
+            aw_sf_item *item = sf_vec_next(a, &items, sizeof(*item), _Alignof(aw_sf_item));
+            size_t next = sf_scan_plain_string(p, n, i, &str);
+            if (item == NULL || next == 0 || next + 1 >= n) {
+                goto fail;
+            }
+            *item = (aw_sf_item){{AW_SF_STRING, 0, str}, NULL, 0};
+            i = next + 1;
+            if (p[next] == ')') {
+                break;
+            }
+            if (p[next] != ' ') {
+                goto fail;
+            }
+        }
+    }
+    m->inner = (const aw_sf_item *)(const void *)items.data;
+    m->n_inner = items.n;
+    sf_vec params = {NULL, 0, 0};
+    while (i < n && p[i] == ';') {
+        i++;
+        aw_sf_param *q = sf_vec_next(a, &params, sizeof(*q), _Alignof(aw_sf_param));
+        if (q == NULL || i >= n || (sf_class[p[i]] & SF_KEY_START) == 0) {
+            goto fail;
+        }
+        size_t k0 = i++;
+        while (i < n && (sf_class[p[i]] & SF_KEY_CHAR) != 0) {
+            i++;
+        }
+        q->key = (aw_span){p + k0, i - k0};
+        if (i + 1 >= n || p[i] != '=') {
+            goto fail;
+        }
+        i++;
+        if (p[i] == '"') {
+            aw_span str;
+            size_t next = sf_scan_plain_string(p, n, i, &str);
+            if (next == 0) {
+                goto fail;
+            }
+            q->value = (aw_sf_value){AW_SF_STRING, 0, str};
+            i = next;
+        } else {
+            bool negative = p[i] == '-';
+            i += negative ? 1 : 0;
+            size_t d0 = i;
+            int64_t value = 0;
+            while (i < n && sf_is_digit(p[i]) && i - d0 < 15) {
+                value = value * 10 + (p[i] - '0');
+                i++;
+            }
+            /* No digit, a 16th digit or a decimal point: the general parser decides. */
+            if (i == d0 || (i < n && (sf_is_digit(p[i]) || p[i] == '.'))) {
+                goto fail;
+            }
+            q->value = (aw_sf_value){AW_SF_INTEGER, negative ? -value : value, {NULL, 0}};
+        }
+    }
+    if (i != n || params.n > SF_DEDUP_LINEAR_MAX) {
+        goto fail;
+    }
+    for (size_t x = 1; x < params.n; x++) {
+        const aw_sf_param *ps = (const aw_sf_param *)(const void *)params.data;
+        for (size_t y = 0; y < x; y++) {
+            if (sf_key_eq(ps[x].key, ps[y].key)) {
+                goto fail;
+            }
+        }
+    }
+    m->item.params = (const aw_sf_param *)(const void *)params.data;
+    m->item.n_params = params.n;
+    m->raw = (aw_span){p + raw_start, n - raw_start};
+    return true;
+fail:
+    a->used = mark;
+    *v = (sf_vec){NULL, 0, 0};
+    return false;
+}
+
 aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
                            const aw_sf_member **members, size_t *n_members)
 {
@@ -748,6 +1007,11 @@ aw_result aw_sf_parse_dict(aw_span input, unsigned flags, aw_arena *arena,
     *members = NULL;
     *n_members = 0;
     AW_ENSURE(arena != NULL && (input.ptr != NULL || input.len == 0), AW_E_INVALID_ARG);
+    if (sf_dict_single_bytes(input, arena, &v) || sf_dict_single_inner_list(input, arena, &v)) {
+        *members = (const aw_sf_member *)(const void *)v.data;
+        *n_members = 1;
+        return AW_OK;
+    }
     AW_GUARD(sf_begin(input, &c));
     AW_GUARD(sf_parse_dict_members(&c, flags, arena, &v));
     AW_GUARD(sf_end(&c));

@@ -65,6 +65,25 @@ static bool name_chars_ok(aw_span name)
     const uint64_t ones = 0x0101010101010101u;
     const uint64_t high = 0x8080808080808080u;
     size_t n = name.len;
+    if (n >= 4 && n < 8) {
+        /* Two overlapping 4-byte words, the same tests on 32 bits. */
+        const uint32_t ones4 = 0x01010101u;
+        const uint32_t high4 = 0x80808080u;
+        uint32_t w[2];
+        memcpy(&w[0], name.ptr, 4);
+        memcpy(&w[1], name.ptr + n - 4, 4);
+        uint32_t bad = 0;
+        for (int k = 0; k < 2; k++) {
+            uint32_t x = w[k];
+            uint32_t y = x ^ (ones4 * 0x7f);
+            bad |= x & high4;
+            bad |= (x - ones4 * 0x21) & ~x & high4;
+            bad |= (y - ones4) & ~y & high4;
+            bad |= (ones4 * (127 + 0x5b) - (x & ones4 * 127)) & ~x &
+                   ((x & ones4 * 127) + ones4 * (127 - 0x40)) & high4;
+        }
+        return bad == 0;
+    }
     if (n < 8) {
         uint8_t bad = 0;
         for (size_t i = 0; i < n; i++) {
@@ -141,31 +160,58 @@ static aw_result parse_component(const aw_sf_item *item, component *c)
 
 /* Covered values must be visible ASCII, SP or HTAB: the base is ASCII (Section 2.5), and
  * obs-text could be rendered differently by signer and verifier. */
+#if defined(__SSE2__)
+/* The bytes of x that are not visible ASCII, SP or HTAB, as 0xff. Signed compares: bytes
+ * from 0x80 are negative, so "below SP" catches them. */
+static inline __m128i ascii_value_bad(__m128i x)
+{
+    const __m128i sp = _mm_set1_epi8(0x20);
+    const __m128i tab = _mm_set1_epi8('\t');
+    const __m128i del = _mm_set1_epi8(0x7f);
+    __m128i ctl = _mm_andnot_si128(_mm_cmpeq_epi8(x, tab), _mm_cmplt_epi8(x, sp));
+    return _mm_or_si128(ctl, _mm_cmpeq_epi8(x, del));
+}
+#endif
+
 static bool ascii_value_ok(const uint8_t *p, size_t n)
 {
     size_t i = 0;
 #if defined(__SSE2__)
     /* 16 bytes at a time; the last block overlaps the one before when n is not a multiple
-     * of 16. Signed compares: bytes from 0x80 are negative, so "below SP" catches them. */
+     * of 16. */
     if (n >= 16) {
-        const __m128i sp = _mm_set1_epi8(0x20);
-        const __m128i tab = _mm_set1_epi8('\t');
-        const __m128i del = _mm_set1_epi8(0x7f);
         __m128i bad = _mm_setzero_si128();
-        for (;; i += 16) {
-            if (i + 16 > n) {
-                i = n - 16;
-            }
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-            __m128i ctl = _mm_andnot_si128(_mm_cmpeq_epi8(x, tab), _mm_cmplt_epi8(x, sp));
-            bad = _mm_or_si128(bad, _mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
-            if (i + 16 == n) {
-                break;
-            }
+        for (; i + 16 <= n; i += 16) {
+            bad = _mm_or_si128(
+                bad, ascii_value_bad(_mm_loadu_si128((const __m128i *)(const void *)(p + i))));
+        }
+        if (i < n) {
+            bad = _mm_or_si128(
+                bad, ascii_value_bad(_mm_loadu_si128((const __m128i *)(const void *)(p + n - 16))));
         }
         return _mm_movemask_epi8(bad) == 0;
     }
 #endif
+    if (n >= 8 && n < 16) {
+        /* Two overlapping words, each test exact per byte once bytes from 0x80 are out:
+         * b + 0x60 has bit 7 set exactly when b >= 0x20 (no carry leaves the byte), and
+         * ((y & 0x7f) + 0x7f) | y has it set exactly when y != 0. */
+        const uint64_t ones = 0x0101010101010101u;
+        const uint64_t low7 = ones * 0x7f;
+        const uint64_t high = ones * 0x80;
+        uint64_t bad = 0;
+        for (int k = 0; k < 2; k++) {
+            uint64_t x;
+            memcpy(&x, p + (k == 0 ? 0 : n - 8), sizeof(x));
+            uint64_t below_sp = ~((x & low7) + ones * 0x60) & high;
+            uint64_t t = x ^ (ones * '\t');
+            uint64_t is_tab = ~(((t & low7) + low7) | t) & high;
+            uint64_t d = x ^ low7;
+            uint64_t is_del = ~(((d & low7) + low7) | d) & high;
+            bad |= (x & high) | (below_sp & ~is_tab) | is_del;
+        }
+        return bad == 0;
+    }
     /* Branch-free so that it vectorises where SSE2 is not used. */
     uint8_t bad = 0;
     for (; i < n; i++) {
@@ -175,10 +221,82 @@ static bool ascii_value_ok(const uint8_t *p, size_t n)
     return bad == 0;
 }
 
+/* memcpy for the short spans of a base line (identifiers, most values): up to 16 bytes as
+ * two overlapping words each way, without a call. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n > 0) {
+        memcpy(dst, src, n);
+    }
+}
+
+/* aw_writer_span with copy_bytes. */
+static inline void write_span(aw_writer *out, aw_span s)
+{
+    if (out->overflow || s.len > out->cap - out->len) {
+        out->overflow = true;
+        return;
+    }
+    copy_bytes(out->buf + out->len, s.ptr, s.len);
+    out->len += s.len;
+}
+
+/* The start of a base line: the identifier and ": ". */
+static inline void write_line_head(aw_writer *out, aw_span ident)
+{
+    if (out->overflow || ident.len + 2 > out->cap - out->len || ident.len > out->cap) {
+        aw_writer_span(out, ident);
+        aw_writer_cstr(out, ": ");
+        return;
+    }
+    uint8_t *dst = out->buf + out->len;
+    copy_bytes(dst, ident.ptr, ident.len);
+    dst[ident.len] = ':';
+    dst[ident.len + 1] = ' ';
+    out->len += ident.len + 2;
+}
+
+/* Checks v (ascii_value_ok) and appends it. With SSE2 and room in out, each 16-byte block
+ * is checked and stored in the same pass (the last block overlapping the one before); the
+ * writer's length moves only once every byte passed, so a refused value leaves the written
+ * bytes as they were (only the spare room past them may have been scribbled on). */
 static aw_result write_ascii_value(aw_writer *out, aw_span v)
 {
+#if defined(__SSE2__)
+    if (v.len >= 16 && !out->overflow && v.len <= out->cap - out->len) {
+        uint8_t *dst = out->buf + out->len;
+        __m128i bad = _mm_setzero_si128();
+        size_t i = 0;
+        for (; i + 16 <= v.len; i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v.ptr + i));
+            bad = _mm_or_si128(bad, ascii_value_bad(x));
+            _mm_storeu_si128((__m128i *)(void *)(dst + i), x);
+        }
+        if (i < v.len) {
+            size_t last = v.len - 16;
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v.ptr + last));
+            bad = _mm_or_si128(bad, ascii_value_bad(x));
+            _mm_storeu_si128((__m128i *)(void *)(dst + last), x);
+        }
+        AW_ENSURE(_mm_movemask_epi8(bad) == 0, AW_E_FIELD_INVALID);
+        out->len += v.len;
+        return AW_OK;
+    }
+#endif
     AW_ENSURE(ascii_value_ok(v.ptr, v.len), AW_E_FIELD_INVALID);
-    aw_writer_span(out, v);
+    write_span(out, v);
     return AW_OK;
 }
 
@@ -194,21 +312,57 @@ aw_result aw_sigbase_authority(const aw_message *req, aw_writer *out)
                memcmp(a.ptr + a.len - 3, ":80", 3) == 0) {
         a.len -= 3;
     }
-    uint8_t bad = 0;
-    for (size_t i = 0; i < a.len; i++) {
-        bad |= (uint8_t)((a.ptr[i] <= 0x20) | (a.ptr[i] >= 0x7f));
-    }
-    AW_ENSURE(bad == 0, AW_E_FIELD_INVALID);
     if (out->overflow || a.len > out->cap - out->len) {
+        uint8_t bad = 0;
+        for (size_t i = 0; i < a.len; i++) {
+            bad |= (uint8_t)((a.ptr[i] <= 0x20) | (a.ptr[i] >= 0x7f));
+        }
+        AW_ENSURE(bad == 0, AW_E_FIELD_INVALID);
         for (size_t i = 0; i < a.len; i++) {
             aw_writer_byte(out, aw_ascii_lower(a.ptr[i])); /* sets the overflow */
         }
         return AW_OK;
     }
+    /* Checked and lower-cased in one pass; the writer's length moves only when every byte
+     * passed (a refused authority may leave bytes in the spare room past it, never in what
+     * was written). From 8 bytes on, a word at a time with the bit tests of name_chars_ok
+     * (the last word overlapping the one before: it rewrites the same lower-cased bytes). */
     uint8_t *dst = out->buf + out->len;
-    for (size_t i = 0; i < a.len; i++) {
-        dst[i] = aw_ascii_lower(a.ptr[i]);
+    if (a.len >= 8) {
+        const uint64_t ones = 0x0101010101010101u;
+        const uint64_t high = 0x8080808080808080u;
+        uint64_t bad = 0;
+        for (size_t i = 0;; i += 8) {
+            if (i + 8 > a.len) {
+                i = a.len - 8;
+            }
+            uint64_t x;
+            memcpy(&x, a.ptr + i, sizeof(x));
+            uint64_t y = x ^ (ones * 0x7f);
+            bad |= x & high;
+            bad |= (x - ones * 0x21) & ~x & high; /* below 0x21 */
+            bad |= (y - ones) & ~y & high;        /* DEL */
+            /* 'A'..'Z' (bytes strictly between 0x40 and 0x5b), exact per byte below 0x80;
+             * bytes from 0x80 make the value refused anyway. */
+            uint64_t upper = (ones * (127 + 0x5b) - (x & ones * 127)) & ~x &
+                             ((x & ones * 127) + ones * (127 - 0x40)) & high;
+            x |= upper >> 2;
+            memcpy(dst + i, &x, sizeof(x));
+            if (i + 8 == a.len) {
+                break;
+            }
+        }
+        AW_ENSURE(bad == 0, AW_E_FIELD_INVALID);
+        out->len += a.len;
+        return AW_OK;
     }
+    uint8_t bad = 0;
+    for (size_t i = 0; i < a.len; i++) {
+        uint8_t b = a.ptr[i];
+        bad |= (uint8_t)((b <= 0x20) | (b >= 0x7f));
+        dst[i] = (uint8_t)(b | (uint8_t)(((uint8_t)(b - 'A') < 26) << 5));
+    }
+    AW_ENSURE(bad == 0, AW_E_FIELD_INVALID);
     out->len += a.len;
     return AW_OK;
 }
@@ -496,6 +650,9 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
     uint8_t ident_buf[AW_SIGBASE_MAX_COMPONENTS][256];
     aw_span idents[AW_SIGBASE_MAX_COMPONENTS];
     target_cache tc = {NULL, AW_OK, {NULL, 0}, {NULL, 0}, false};
+    /* Bit (len % 64) is set once an identifier of that length was seen: only those can be
+     * equal to a later one, so most identifiers skip the pairwise duplicate scan. */
+    uint64_t lengths_seen = 0;
 
     for (size_t i = 0; i < params->n_inner; i++) {
         const aw_sf_item *item = &params->inner[i];
@@ -512,9 +669,13 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
             AW_GUARD(aw_sf_serialize_item(item, &ident));
             idents[i] = aw_writer_span_of(&ident);
         }
-        for (size_t k = 0; k < i; k++) {
-            AW_ENSURE(!aw_span_eq(idents[k], idents[i]), AW_E_COMPONENT_DUPLICATE);
+        uint64_t len_bit = (uint64_t)1 << (idents[i].len % 64);
+        if ((lengths_seen & len_bit) != 0) {
+            for (size_t k = 0; k < i; k++) {
+                AW_ENSURE(!aw_span_eq(idents[k], idents[i]), AW_E_COMPONENT_DUPLICATE);
+            }
         }
+        lengths_seen |= len_bit;
         AW_ENSURE(!aw_span_eq(c.name, AW_SPAN_LIT("@signature-params")), AW_E_COMPONENT_UNKNOWN);
 
         const aw_message *src = msg;
@@ -528,8 +689,7 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
             AW_GUARD(write_query_params(src, idents[i], c.qname, out));
             continue;
         }
-        aw_writer_span(out, idents[i]);
-        aw_writer_cstr(out, ": ");
+        write_line_head(out, idents[i]);
         if (c.name.ptr[0] == '@') {
             AW_GUARD(write_derived(src, &c, &tc, out));
         } else if (src == msg && opts != NULL) {
@@ -541,7 +701,11 @@ aw_result aw_sigbase_build_opts(const aw_message *msg, const aw_message *request
     }
     aw_writer_cstr(out, "\"@signature-params\": ");
     if (opts != NULL && opts->params_as_received && params->raw.len > 0) {
-        AW_GUARD(write_ascii_value(out, params->raw));
+        if (opts->raw_from_parser) {
+            aw_writer_span(out, params->raw);
+        } else {
+            AW_GUARD(write_ascii_value(out, params->raw));
+        }
     } else {
         AW_GUARD(aw_sf_serialize_member(params, out));
     }

@@ -206,49 +206,37 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-/* aw_span_eq_nocase(name, lower) for a literal lower of name.len (8 or more) bytes made of
+/* aw_span_eq_nocase(name, lower) for a literal lower of name.len (8 to 16) bytes made of
  * lower-case letters, digits and '-', a word at a time: at a letter position (bit 0x40 set in
  * the literal) the name's byte may differ from it in bit 0x20 only, which is exactly its
- * upper-case form; at any other position it must be equal. */
-static inline bool name_is(aw_span name, const uint8_t *lower)
+ * upper-case form; at any other position it must be equal. Two words cover such a name: the
+ * first eight bytes and the last eight (overlapping them). */
+static inline bool name_word_is(const uint8_t *name, const uint8_t *lower)
 {
     const uint64_t letter_bits = 0x4040404040404040u;
+    uint64_t lit = load64(lower);
+    return (load64(name) | ((lit & letter_bits) >> 1)) == lit;
+}
+
+static inline bool name_is(aw_span name, const uint8_t *lower)
+{
     size_t n = name.len;
-    for (size_t i = 0;; i += 8) {
-        if (i + 8 > n) {
-            i = n - 8; /* the last word overlaps the one before */
-        }
-        uint64_t lit = load64(lower + i);
-        uint64_t case_bit = (lit & letter_bits) >> 1;
-        if ((load64(name.ptr + i) | case_bit) != lit) {
-            return false;
-        }
-        if (i + 8 == n) {
-            return true;
-        }
-    }
+    return name_word_is(name.ptr, lower) && name_word_is(name.ptr + n - 8, lower + n - 8);
 }
 
 static void find_fields(const aw_message *msg, known_fields *f)
 {
+    /* The known field of each name length from 9 to 15, or -1. */
+    static const signed char by_len[7] = {
+        F_SIGNATURE, -1, -1, F_CONTENT_TYPE, -1, F_CONTENT_DIGEST, F_SIGNATURE_INPUT};
     memset(f, 0, sizeof(*f));
     for (size_t i = 0; i < msg->n_headers; i++) {
         aw_span name = msg->headers[i].name;
-        int id;
-        switch (name.len) {
-        case 15:
-            id = F_SIGNATURE_INPUT;
-            break;
-        case 9:
-            id = F_SIGNATURE;
-            break;
-        case 14:
-            id = F_CONTENT_DIGEST;
-            break;
-        case 12:
-            id = F_CONTENT_TYPE;
-            break;
-        default:
+        if (name.len - 9 >= 7) { /* also below 9: the subtraction wraps */
+            continue;
+        }
+        int id = by_len[name.len - 9];
+        if (id < 0) {
             continue;
         }
         if (name_is(name, known_field_names[id].ptr) && f->count[id]++ == 0) {
@@ -400,15 +388,29 @@ static aw_result collect_identifiers(const aw_sf_member *m, aw_arena *scratch, c
     return AW_OK;
 }
 
-/* Whether the signature covers the component whose canonical identifier is ident. */
-static bool covers(const covered_set *set, aw_span ident)
+/* Whether the signature covers the component whose canonical identifier is ident. The
+ * identifier after the previous hit (*from) is tried first: signers list components in the
+ * order the policy names them, so a lookup usually hits at once. Otherwise all are tried. */
+static inline bool covers_from(const covered_set *set, aw_span ident, size_t *from)
 {
-    for (size_t i = 0; i < set->n; i++) {
+    size_t i = *from;
+    if (i < set->n && aw_span_eq(set->ident[i], ident)) {
+        *from = i + 1;
+        return true;
+    }
+    for (i = 0; i < set->n; i++) {
         if (aw_span_eq(set->ident[i], ident)) {
+            *from = i + 1;
             return true;
         }
     }
     return false;
+}
+
+static bool covers(const covered_set *set, aw_span ident)
+{
+    size_t from = 0;
+    return covers_from(set, ident, &from);
 }
 
 /* Whether the signature covers this message's field name, with any parameters but ;req. */
@@ -428,6 +430,7 @@ static bool covers_field(const aw_sf_member *m, aw_span name)
  * Identifiers contain no space outside quoted strings, which is all we need to split. */
 static aw_result check_coverage(const covered_set *set, const char *required)
 {
+    size_t from = 0;
     const char *s = required;
     while (*s != '\0') {
         while (*s == ' ') {
@@ -445,14 +448,29 @@ static aw_result check_coverage(const covered_set *set, const char *required)
         }
         if (s > start) {
             aw_span ident = {(const uint8_t *)start, (size_t)(s - start)};
-            AW_ENSURE(covers(set, ident), AW_E_COVERAGE_INSUFFICIENT);
+            AW_ENSURE(covers_from(set, ident, &from), AW_E_COVERAGE_INSUFFICIENT);
         }
     }
     return AW_OK;
 }
 
+/* Whether the received inner list m begins with exactly the required identifiers: its text
+ * as received is "(" + required + SP or ")", and required has no ';' (no parameters). Then
+ * each required identifier is the whole text of one of the first items, an item without
+ * parameters, which collect_identifiers made sure is a string; a string has one serialisation
+ * only, so that text is the item's canonical identifier: all are covered without splitting
+ * required. Anything else (another order, parameters, a member built in memory) says false
+ * and the identifiers are looked up one by one, as before. */
+static bool required_prefix(const aw_sf_member *m, const char *required)
+{
+    size_t len = strlen(required);
+    const uint8_t *raw = m->raw.ptr;
+    return m->raw.len > len + 1 && raw[0] == '(' && (raw[len + 1] == ' ' || raw[len + 1] == ')') &&
+           memcmp(raw + 1, required, len) == 0 && memchr(required, ';', len) == NULL;
+}
+
 static aw_result check_policy(const known_fields *fields, const aw_policy *policy, int64_t now,
-                              const covered_set *set, const aw_verified *v)
+                              const aw_sf_member *m, const covered_set *set, const aw_verified *v)
 {
     AW_ENSURE(!policy->require_created || v->has_created, AW_E_PARAM_MISSING);
     AW_ENSURE(!policy->require_nonce || v->nonce.len > 0, AW_E_PARAM_MISSING);
@@ -466,7 +484,7 @@ static aw_result check_policy(const known_fields *fields, const aw_policy *polic
         AW_ENSURE(v->nonce.len >= policy->min_nonce_len && v->nonce.len <= AW_NONCE_CACHE_NONCE_MAX,
                   AW_E_NONCE_INVALID);
     }
-    if (policy->required != NULL) {
+    if (policy->required != NULL && !required_prefix(m, policy->required)) {
         AW_GUARD(check_coverage(set, policy->required));
     }
     if (policy->cover_content_type && fields->count[F_CONTENT_TYPE] > 0) {
@@ -557,7 +575,7 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
 
     aw_span alg_param;
     AW_GUARD(read_params(m, out, &alg_param));
-    AW_GUARD(check_policy(&fields, policy, now, &set, out));
+    AW_GUARD(check_policy(&fields, policy, now, m, &set, out));
 
     const aw_key *key = NULL;
     AW_GUARD(lookup(lookup_ctx, out->keyid, &key));
@@ -579,7 +597,8 @@ static aw_result verify_signature(const aw_message *msg, const aw_message *reque
             cached[n_cached++] = (aw_header){known_field_names[id], fields.first[id]};
         }
     }
-    const aw_sigbase_opts opts = {set.ident, true, cached, n_cached};
+    /* m and its raw text come from aw_sf_parse_dict just above. */
+    const aw_sigbase_opts opts = {set.ident, true, cached, n_cached, true};
     aw_writer bw;
     AW_GUARD(alloc_base_writer(scratch, &bw));
     AW_GUARD(aw_sigbase_build_opts(msg, request, m, &opts, scratch, &bw));
