@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authwire/crypto.h"
@@ -17,6 +20,14 @@
 struct aw_store {
     const aw_store_ops *ops;
     void *backend;
+    /* DIR/users.changed mapped shared: a counter every process bumps after it committed a
+     * change to users, so a gateway sees a revocation on its next request by reading one
+     * word of memory, without a database read (and its file locks) per request. */
+    uint64_t *changed;
+    uint64_t changed_seen;
+    uint64_t generation;
+    bool have_generation;
+    int64_t generation_checked; /* monotonic seconds of the last backend read */
     uint8_t master[AW_AEAD_KEY_LEN];
     char error[256]; /* set by this file; the backend's own otherwise */
 };
@@ -75,6 +86,35 @@ aw_result aw_store_create(const char *data_dir)
     return r;
 }
 
+static aw_result map_changed(aw_store *s, const char *data_dir)
+{
+    char path[4096];
+    AW_GUARD(aw_data_path(data_dir, AW_DATA_USERS_CHANGED, path, sizeof(path)));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(s->error, sizeof(s->error), "%.200s: %s", path, strerror(errno));
+        return AW_E_IO;
+    }
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 &&
+              (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0);
+    void *map =
+        ok ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (map == MAP_FAILED) {
+        snprintf(s->error, sizeof(s->error), "%.200s: %s", path, strerror(errno));
+        return AW_E_IO;
+    }
+    s->changed = map;
+    return AW_OK;
+}
+
+/* After a committed change to users: tell every process (see struct aw_store). */
+static void signal_changed(aw_store *s)
+{
+    __atomic_add_fetch(s->changed, 1, __ATOMIC_RELEASE);
+}
+
 aw_result aw_store_open(const char *data_dir, aw_store **out)
 {
     const aw_store_ops *ops = &aw_store_sqlite_ops;
@@ -106,6 +146,9 @@ aw_result aw_store_open(const char *data_dir, aw_store **out)
     aw_file_free(key, key_len);
     s->ops = ops;
     r = ops->open(data_dir, &s->backend);
+    if (r == AW_OK) {
+        r = map_changed(s, data_dir);
+    }
     if (r != AW_OK) {
         aw_store_close(s);
         return r;
@@ -121,6 +164,9 @@ void aw_store_close(aw_store *s)
     }
     if (s->backend != NULL) {
         s->ops->close(s->backend);
+    }
+    if (s->changed != NULL) {
+        munmap(s->changed, sizeof(uint64_t));
     }
     aw_wipe(s->master, sizeof(s->master));
     free(s);
@@ -199,6 +245,9 @@ aw_result aw_store_user_add(aw_store *s, const aw_user *u)
                      sizeof(row.sealed_key), &row.sealed_key_len);
     if (r == AW_OK) {
         r = s->ops->user_insert(s->backend, &row);
+    }
+    if (r == AW_OK) {
+        signal_changed(s);
     }
     return r;
 }
@@ -290,7 +339,11 @@ aw_result aw_store_user_revoke(aw_store *s, const char *name, int64_t now)
     if (!aw_user_name_valid(name)) {
         return AW_E_NOT_FOUND;
     }
-    return s->ops->user_revoke(s->backend, name, now);
+    aw_result r = s->ops->user_revoke(s->backend, name, now);
+    if (r == AW_OK) {
+        signal_changed(s);
+    }
+    return r;
 }
 
 aw_result aw_store_seq_advance(aw_store *s, const char *name, uint64_t high_water)
@@ -322,7 +375,19 @@ aw_result aw_store_users_generation(aw_store *s, uint64_t *out)
 {
     AW_ENSURE(s != NULL && out != NULL, AW_E_INVALID_ARG);
     begin(s);
-    return s->ops->users_generation(s->backend, out);
+    /* The database is read when another process signalled a change, and once a second
+     * anyway (a writer that died between its commit and its signal is seen that late). */
+    uint64_t changed = __atomic_load_n(s->changed, __ATOMIC_ACQUIRE);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (!s->have_generation || changed != s->changed_seen || ts.tv_sec != s->generation_checked) {
+        AW_GUARD(s->ops->users_generation(s->backend, &s->generation));
+        s->changed_seen = changed;
+        s->generation_checked = ts.tv_sec;
+        s->have_generation = true;
+    }
+    *out = s->generation;
+    return AW_OK;
 }
 
 aw_result aw_store_check(aw_store *s)

@@ -7,14 +7,15 @@
 
 #include "authwire/result.h"
 
-#define AW_DATA_DB          "authwire.db"        /* SQLite (WAL: also -wal, -shm), 0600 */
-#define AW_DATA_MASTER_KEY  "master.key"         /* 32 raw bytes sealing user keys, 0600 */
-#define AW_DATA_SIGNING_KEY "server-ed25519.pem" /* server Ed25519 key (PKCS#8), 0600 */
-#define AW_DATA_X25519_KEY  "server-x25519.pem"  /* server X25519 key for enrollment, 0600 */
-#define AW_DATA_CA_CERT     "ca.pem"             /* local CA certificate, 0644 */
-#define AW_DATA_CA_KEY      "ca.key"             /* local CA key, 0600 */
-#define AW_DATA_TLS_CERT    "server.pem"         /* gateway TLS certificate, 0644 */
-#define AW_DATA_TLS_KEY     "server.key"         /* gateway TLS key, 0600 */
+#define AW_DATA_DB            "authwire.db"        /* SQLite (WAL: also -wal, -shm), 0600 */
+#define AW_DATA_MASTER_KEY    "master.key"         /* 32 raw bytes sealing user keys, 0600 */
+#define AW_DATA_SIGNING_KEY   "server-ed25519.pem" /* server Ed25519 key (PKCS#8), 0600 */
+#define AW_DATA_X25519_KEY    "server-x25519.pem"  /* server X25519 key for enrollment, 0600 */
+#define AW_DATA_CA_CERT       "ca.pem"             /* local CA certificate, 0644 */
+#define AW_DATA_CA_KEY        "ca.key"             /* local CA key, 0600 */
+#define AW_DATA_TLS_CERT      "server.pem"         /* gateway TLS certificate, 0644 */
+#define AW_DATA_TLS_KEY       "server.key"         /* gateway TLS key, 0600 */
+#define AW_DATA_USERS_CHANGED "users.changed"      /* change counter, mapped by every process */
 
 /* Writes "dir/file" into out; AW_E_BUFFER_TOO_SMALL when it does not fit. */
 aw_result aw_data_path(const char *dir, const char *file, char *out, size_t cap) AW_MUST_CHECK;
