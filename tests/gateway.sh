@@ -97,6 +97,7 @@ add_user mia "https://127.0.0.1:$mtls_port"
 add_user eve "http://127.0.0.1:$plain_port"
 add_user mo "https://127.0.0.1:$mtls_port"
 add_user tim "http://127.0.0.1:$plain_port"
+add_user sid "https://127.0.0.1:$tls_port" --mode sequence
 "$aw" user cert mia --data "$data" --out-cert "$work/mia.crt" --out-key "$work/mia.key" >/dev/null \
     || { echo "FATAL: user cert failed"; exit 1; }
 
@@ -288,6 +289,17 @@ saw=$(cat "$work/upstream_saw")
 [[ $(grep -ci '^authwire.user:' <<<"$saw") == 1 ]] && grep -q '^Authwire-User: paul$' <<<"$saw" && ok ||
     bad "a signed Authwire-User must not reach the upstream: $saw"
 grep -q '^Content-Length: 0$' <<<"$saw" && ok || bad "the proxy writes Content-Length itself"
+# Proxy mode over HTTPS and mTLS, every freshness mode and both algorithms.
+start_gateway proxy_tls --upstream "http://127.0.0.1:$up_port"
+proxy_tls_port=$port
+start_gateway proxy_mtls --upstream "http://127.0.0.1:$up_port" --client-ca "$data/ca.pem"
+proxy_mtls_port=$port
+for who in alice sid cleo carol; do
+    req 0 "proxy over HTTPS: $who" "$work/$who.json" "https://127.0.0.1:$proxy_tls_port/hello"
+    [[ $(cat "$work/out") == upstream ]] && ok || bad "proxy over HTTPS body for $who"
+done
+req 0 "proxy over mTLS: mia" "$work/mia.json" --cert "$work/mia.crt" --key "$work/mia.key" "https://127.0.0.1:$proxy_mtls_port/hello"
+req 1 "proxy over mTLS without a certificate" "$work/mia.json" "https://127.0.0.1:$proxy_mtls_port/hello"
 
 # ---- bad input: 4xx or a closed connection, never a crash or a hang ---------------------
 printf 'GARBAGE\r\n\r\n' >"$work/b.http"; send "$work/b.http"
@@ -357,7 +369,7 @@ wait_load
 refused "$work/before.http" expired "a request accepted before the crash, replayed after"
 refused "$work/seq_before.http" seq_replay "a sequence number accepted before the crash"
 n_users=$("$aw" user list --data "$data" --json | jq length)
-[[ $n_users -eq 12 ]] && ok || bad "no user lost: $n_users users"
+[[ $n_users -eq 13 ]] && ok || bad "no user lost: $n_users users"
 [[ $(sqlite3 "$data/authwire.db" 'PRAGMA integrity_check') == ok ]] && ok || bad "integrity_check"
 req 0 "a fresh request after the restart" "$work/pete.json" /api/balance
 
