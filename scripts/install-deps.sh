@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config clang llvm libclang-rt-dev lld
     libssl-dev openssl libevent-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
     nodejs npm jq clang-format gnuplot-nox
-    socat curl wrk nginx-light
+    socat curl wrk nginx-light valgrind
 )
 
 missing=()

@@ -203,6 +203,17 @@ static aw_result fresh_timestamp(gw_exchange *x)
     return r;
 }
 
+/* The value of one of authwire's own request fields (all lines joined), into buf when
+ * there are several. */
+#define FIELD_MAX 512
+static aw_result field_value(gw_exchange *x, const char *name, uint8_t buf[FIELD_MAX],
+                             aw_span *value)
+{
+    aw_arena arena;
+    aw_arena_init(&arena, buf, FIELD_MAX);
+    return aw_message_field(&x->req->msg, aw_span_cstr(name), &arena, value);
+}
+
 static gw_seq_entry *seq_entry(gw_exchange *x)
 {
     gateway *gw = x->w->gw;
@@ -241,10 +252,8 @@ static aw_result fresh_sequence(gw_exchange *x)
         return AW_E_COVERAGE_INSUFFICIENT;
     }
     aw_span value;
-    uint8_t arena_buf[512];
-    aw_arena arena;
-    aw_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    AW_GUARD(aw_message_field(&x->req->msg, AW_SPAN_LIT(AW_FIELD_SEQ), &arena, &value));
+    uint8_t buf[FIELD_MAX];
+    AW_GUARD(field_value(x, AW_FIELD_SEQ, buf, &value));
     AW_GUARD(aw_seq_parse(value, &x->seq));
     pthread_mutex_lock(&gw->seq_lock);
     gw_seq_entry *e = seq_entry(x);
@@ -294,10 +303,8 @@ static aw_result check_channel_binding(gw_exchange *x)
         return AW_E_CHANNEL_BINDING;
     }
     aw_span value;
-    uint8_t arena_buf[512];
-    aw_arena arena;
-    aw_arena_init(&arena, arena_buf, sizeof(arena_buf));
-    AW_GUARD(aw_message_field(&x->req->msg, AW_SPAN_LIT(AW_FIELD_CB), &arena, &value));
+    uint8_t buf[FIELD_MAX];
+    AW_GUARD(field_value(x, AW_FIELD_CB, buf, &value));
     aw_result r = aw_cb_check(value, x->req->exporter);
     if (r != AW_OK) {
         x->detail = "TLS interception suspected: the client's TLS session is not ours";
