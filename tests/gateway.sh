@@ -298,6 +298,18 @@ for who in alice sid cleo carol; do
     req 0 "proxy over HTTPS: $who" "$work/$who.json" "https://127.0.0.1:$proxy_tls_port/hello"
     [[ $(cat "$work/out") == upstream ]] && ok || bad "proxy over HTTPS body for $who"
 done
+# The full matrix: every freshness mode through every transport, in both server modes.
+for m in timestamp sequence challenge; do
+    add_user "mx-$m" "https://127.0.0.1:$tls_port" --mode "$m"
+    "$aw" user cert "mx-$m" --data "$data" --out-cert "$work/mx-$m.crt" --out-key "$work/mx-$m.key" >/dev/null
+done
+for target in "https://127.0.0.1:$tls_port/api/whoami" "http://127.0.0.1:$plain_port/api/whoami" \
+    "https://127.0.0.1:$mtls_port/api/whoami" "https://127.0.0.1:$proxy_tls_port/hello" \
+    "http://127.0.0.1:$proxy_port/hello" "https://127.0.0.1:$proxy_mtls_port/hello"; do
+    for m in timestamp sequence challenge; do
+        req 0 "$m mode at $target" "$work/mx-$m.json" --cert "$work/mx-$m.crt" --key "$work/mx-$m.key" "$target"
+    done
+done
 req 0 "proxy over mTLS: mia" "$work/mia.json" --cert "$work/mia.crt" --key "$work/mia.key" "https://127.0.0.1:$proxy_mtls_port/hello"
 req 1 "proxy over mTLS without a certificate" "$work/mia.json" "https://127.0.0.1:$proxy_mtls_port/hello"
 
@@ -369,7 +381,7 @@ wait_load
 refused "$work/before.http" expired "a request accepted before the crash, replayed after"
 refused "$work/seq_before.http" seq_replay "a sequence number accepted before the crash"
 n_users=$("$aw" user list --data "$data" --json | jq length)
-[[ $n_users -eq 13 ]] && ok || bad "no user lost: $n_users users"
+[[ $n_users -eq 16 ]] && ok || bad "no user lost: $n_users users"
 [[ $(sqlite3 "$data/authwire.db" 'PRAGMA integrity_check') == ok ]] && ok || bad "integrity_check"
 req 0 "a fresh request after the restart" "$work/pete.json" /api/balance
 
