@@ -488,6 +488,7 @@ void aw_http_respond(aw_http_conn *c, const aw_http_response *resp)
         }
         /* Free once the kernel has the bytes (the write callback fires at low-water 0). */
         bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0); /* only once all is sent */
         bufferevent_enable(c->bev, EV_WRITE);
         /* A client that does not read its last answer is dropped after the idle time. */
         set_deadline(c, c->w->srv->cfg.limits.idle_timeout_ms);
@@ -534,6 +535,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
             c->state = CONN_CLOSING;
             bufferevent_setcb(c->bev, NULL, closing_write_cb, event_cb, c);
+            bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0); /* only once all is sent */
             bufferevent_enable(c->bev, EV_WRITE);
             set_deadline(c, c->w->srv->cfg.limits.idle_timeout_ms);
             return;
