@@ -46,5 +46,31 @@ if [[ $rc -ne 0 ]] || { ((${#checker[@]})) && ! grep -q 'ERROR SUMMARY: 0 errors
     grep -E '^==[0-9]+== (Invalid|Conditional|Use of|.*definitely lost|ERROR SUMMARY|ERROR: )|^SUMMARY' "$work/valgrind.txt" | head -40
     fail=1
 fi
+# Proxy mode, stopped while a request waits for a slow upstream: the worker ends after the
+# grace period with the exchange still in flight, and must free it.
+up_port=$(cat "$work/port")
+while (exec 3<>"/dev/tcp/127.0.0.1/$up_port") 2>/dev/null; do up_port=$((20000 + RANDOM % 30000)); done
+socat "TCP-LISTEN:$up_port,bind=127.0.0.1,reuseaddr,fork" "SYSTEM:sleep 8" 2>/dev/null &
+up_pid=$!
+rm -f "$work/port2"
+"${checker[@]}" "$awd" --data "$work/d" --listen 127.0.0.1:0 --port-file "$work/port2" \
+    --upstream "http://127.0.0.1:$up_port" --plain --workers 1 --access-log off \
+    >/dev/null 2>"$work/valgrind2.txt" &
+vg_pid=$!
+for _ in $(seq 600); do [[ -s "$work/port2" ]] && break; sleep 0.1; done
+"$aw" request --credentials "$work/a.json" "http://127.0.0.1:$(cat "$work/port2")/slow" >/dev/null 2>&1 &
+sleep 2
+kill -TERM "$vg_pid"
+rc=0
+wait "$vg_pid" || rc=$?
+vg_pid=
+kill "$up_pid" 2>/dev/null
+if [[ $rc -ne 0 ]] || { ((${#checker[@]})) && ! grep -q 'ERROR SUMMARY: 0 errors' "$work/valgrind2.txt"; }; then
+    echo "FAIL: stopping with a proxied request in flight (exit $rc):"
+    grep -E '^==[0-9]+== (Invalid|Conditional|Use of|.*definitely lost|ERROR SUMMARY|ERROR: )|^SUMMARY' "$work/valgrind2.txt" | head -40
+    fail=1
+fi
+wait 2>/dev/null
+
 [[ $fail -eq 0 ]] && echo "gateway_valgrind: clean ($(grep -o 'ERROR SUMMARY.*' "$work/valgrind.txt" || echo 'AddressSanitizer: no report'))"
 exit $fail

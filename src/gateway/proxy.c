@@ -39,6 +39,7 @@ struct gw_proxy {
     int addr_len;
     upstream_conn *idle;
     size_t n_idle;
+    upstream_conn *all; /* every connection, idle or busy, so shutdown can free them all */
 };
 
 typedef enum up_state {
@@ -54,6 +55,7 @@ struct upstream_conn {
     gw_proxy *proxy;
     struct bufferevent *bev;
     upstream_conn *next_idle;
+    upstream_conn *prev_all, *next_all;
     /* The request in flight (NULL while idle). */
     proxied *x;
     up_state state;
@@ -184,8 +186,31 @@ static void proxied_free(proxied *px)
 
 /* ---- connections ------------------------------------------------------------------- */
 
+static upstream_conn *up_new(gw_proxy *p)
+{
+    upstream_conn *u = calloc(1, sizeof(*u));
+    if (u != NULL) {
+        u->proxy = p;
+        u->next_all = p->all;
+        if (p->all != NULL) {
+            p->all->prev_all = u;
+        }
+        p->all = u;
+    }
+    return u;
+}
+
 static void up_free(upstream_conn *u)
 {
+    gw_proxy *p = u->proxy;
+    if (u->prev_all != NULL) {
+        u->prev_all->next_all = u->next_all;
+    } else {
+        p->all = u->next_all;
+    }
+    if (u->next_all != NULL) {
+        u->next_all->prev_all = u->prev_all;
+    }
     if (u->bev != NULL) {
         bufferevent_free(u->bev);
     }
@@ -486,13 +511,12 @@ static void up_event_cb(struct bufferevent *bev, short what, void *arg)
         proxied *px = u->x;
         u->x = NULL;
         up_free(u);
-        upstream_conn *fresh = calloc(1, sizeof(*fresh));
+        upstream_conn *fresh = up_new(p);
         if (fresh == NULL) {
             gw_reply_error(&px->x, AW_E_INTERNAL, "out of memory");
             proxied_free(px);
             return;
         }
-        fresh->proxy = p;
         fresh->x = px;
         start_exchange(fresh);
         return;
@@ -567,13 +591,12 @@ void gw_proxy_forward(gw_exchange *x)
         p->n_idle--;
         u->reused = true;
     } else {
-        u = calloc(1, sizeof(*u));
+        u = up_new(p);
         if (u == NULL) {
             gw_reply_error(&px->x, AW_E_INTERNAL, "out of memory");
             proxied_free(px);
             return;
         }
-        u->proxy = p;
     }
     u->x = px;
     start_exchange(u);
@@ -616,10 +639,13 @@ void gw_proxy_free(gw_proxy *p)
     if (p == NULL) {
         return;
     }
-    while (p->idle != NULL) {
-        upstream_conn *next = p->idle->next_idle;
-        up_free(p->idle);
-        p->idle = next;
+    /* At shutdown the client connections are gone already: requests still waiting for
+     * the upstream are dropped unanswered. */
+    while (p->all != NULL) {
+        upstream_conn *u = p->all;
+        proxied_free(u->x);
+        u->x = NULL;
+        up_free(u);
     }
     free(p);
 }
