@@ -238,6 +238,23 @@ static int write_port_file(const char *path, int port)
     return 0;
 }
 
+/* Timestamp mode refuses requests created at or before the highest created accepted before
+ * this start (docs/PROTOCOL.md, Freshness). Serving only once the clock has passed that mark
+ * means a client with a correct clock is never refused by it: normally a wait of under a
+ * second, at most the skew when some client signed ahead of time. */
+static void wait_for_restart_guard(const gateway *gw)
+{
+    int64_t floor = gw->created_floor;
+    if (gw_now() <= floor) {
+        fprintf(stderr, "authwired: waiting %llds for the clock to pass the restart guard\n",
+                (long long)(floor - gw_now() + 1));
+    }
+    for (int i = 0; gw_now() <= floor && i < (gw->cfg.skew + 2) * 20; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static int setup(gateway *gw)
 {
     aw_result r = aw_crypto_init();
@@ -255,6 +272,7 @@ static int setup(gateway *gw)
     if (r != AW_OK) {
         return fail("replay state", r, NULL);
     }
+    wait_for_restart_guard(gw);
     if (gw->cfg.demo_api) {
         aw_bank *bank = NULL;
         r = aw_bank_open(gw->cfg.data, &bank);
