@@ -41,6 +41,9 @@ void aw_wipe(void *p, size_t len);
 /* One-shot digests. */
 aw_result aw_sha256(const uint8_t *data, size_t len, uint8_t out[AW_SHA256_LEN]) AW_MUST_CHECK;
 aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN]) AW_MUST_CHECK;
+/* SHA-256 of the concatenation a || b without copying them together (Noise's MixHash). */
+aw_result aw_sha256_2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                      uint8_t out[AW_SHA256_LEN]) AW_MUST_CHECK;
 
 /* HMAC-SHA-256 with a key whose inner and outer state is computed once. */
 typedef struct aw_hmac_key aw_hmac_key;

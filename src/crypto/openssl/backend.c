@@ -161,6 +161,25 @@ aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN])
     return digest(g_sha512, data, len, out, AW_SHA512_LEN);
 }
 
+aw_result aw_sha256_2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                      uint8_t out[AW_SHA256_LEN])
+{
+    EVP_MD_CTX *ctx;
+    unsigned int got = 0;
+    int ok;
+
+    AW_ENSURE(out != NULL && (a != NULL || a_len == 0) && (b != NULL || b_len == 0),
+              AW_E_INVALID_ARG);
+    AW_GUARD(aw_crypto_init());
+    ctx = EVP_MD_CTX_new();
+    ok = ctx != NULL && EVP_DigestInit_ex2(ctx, g_sha256, NULL) == 1 &&
+         EVP_DigestUpdate(ctx, aw_ossl_nonnull(a), a_len) == 1 &&
+         EVP_DigestUpdate(ctx, aw_ossl_nonnull(b), b_len) == 1 &&
+         EVP_DigestFinal_ex(ctx, out, &got) == 1 && got == AW_SHA256_LEN;
+    EVP_MD_CTX_free(ctx);
+    return ok ? AW_OK : aw_ossl_fail(AW_E_CRYPTO);
+}
+
 /* The library never prompts: an encrypted PEM is refused instead of reading a terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
