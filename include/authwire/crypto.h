@@ -41,6 +41,9 @@ void aw_wipe(void *p, size_t len);
 /* One-shot digests. */
 aw_result aw_sha256(const uint8_t *data, size_t len, uint8_t out[AW_SHA256_LEN]) AW_MUST_CHECK;
 aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN]) AW_MUST_CHECK;
+/* SHA-256 of the concatenation a || b without copying them together (Noise's MixHash). */
+aw_result aw_sha256_2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                      uint8_t out[AW_SHA256_LEN]) AW_MUST_CHECK;
 
 /* HMAC-SHA-256 with a key whose inner and outer state is computed once. */
 typedef struct aw_hmac_key aw_hmac_key;
@@ -128,5 +131,51 @@ aw_result aw_x25519_generate(uint8_t pub[AW_X25519_PUBLIC_LEN], char *pem, size_
  * AW_E_KEY_INVALID when pem holds no X25519 key. */
 aw_result aw_x25519_public_from_pem(const char *pem, size_t len,
                                     uint8_t pub[AW_X25519_PUBLIC_LEN]) AW_MUST_CHECK;
+
+/* X25519 Diffie-Hellman on raw keys (RFC 7748), for Noise handshakes. */
+#define AW_X25519_PRIVATE_LEN 32
+#define AW_X25519_SHARED_LEN  32
+
+/* The public key X25519(priv, 9) of a raw private key (clamped as RFC 7748 says). */
+aw_result aw_x25519_public_from_private(const uint8_t priv[AW_X25519_PRIVATE_LEN],
+                                        uint8_t pub[AW_X25519_PUBLIC_LEN]) AW_MUST_CHECK;
+/* A fresh raw key pair from the backend's RNG (an ephemeral key for the sans-I/O core, which
+ * has no RNG of its own). The caller wipes priv. */
+aw_result aw_x25519_keypair(uint8_t priv[AW_X25519_PRIVATE_LEN],
+                            uint8_t pub[AW_X25519_PUBLIC_LEN]) AW_MUST_CHECK;
+/* shared = X25519(priv, pub). AW_E_KEY_INVALID when the result is all zeros, i.e. the peer
+ * sent a low-order point (RFC 7748 Section 6.1): such a "shared" secret is known to the
+ * attacker, so it is refused, never used. shared is zeroed on every failure. */
+aw_result aw_x25519_dh(const uint8_t priv[AW_X25519_PRIVATE_LEN],
+                       const uint8_t pub[AW_X25519_PUBLIC_LEN],
+                       uint8_t shared[AW_X25519_SHARED_LEN]) AW_MUST_CHECK;
+
+/* ChaCha20-Poly1305 AEAD (RFC 8439) with an explicit 12-byte nonce, for the wire (Noise's
+ * ChaChaPoly: the nonce is 4 zero bytes then a 64-bit little-endian counter, which the
+ * caller builds). Unlike aw_aead_seal the nonce is not stored in the output: out gets
+ * ciphertext | tag, AW_CHACHAPOLY_TAG_LEN bytes longer than pt. pt, ad may be NULL when
+ * their length is 0; out may equal pt (in place) but must not otherwise overlap it. */
+#define AW_CHACHAPOLY_KEY_LEN   32
+#define AW_CHACHAPOLY_NONCE_LEN 12
+#define AW_CHACHAPOLY_TAG_LEN   16
+
+aw_result aw_chachapoly_encrypt(const uint8_t key[AW_CHACHAPOLY_KEY_LEN],
+                                const uint8_t nonce[AW_CHACHAPOLY_NONCE_LEN], const uint8_t *ad,
+                                size_t ad_len, const uint8_t *pt, size_t pt_len, uint8_t *out,
+                                size_t out_cap, size_t *out_len) AW_MUST_CHECK;
+/* Decrypts ciphertext | tag (ct_len >= AW_CHACHAPOLY_TAG_LEN) into out (ct_len - 16 bytes).
+ * AW_E_SIGNATURE_INVALID when the tag does not verify (any change, other ad, nonce or key,
+ * a too-short input); then nothing of the plaintext is left in out. */
+aw_result aw_chachapoly_decrypt(const uint8_t key[AW_CHACHAPOLY_KEY_LEN],
+                                const uint8_t nonce[AW_CHACHAPOLY_NONCE_LEN], const uint8_t *ad,
+                                size_t ad_len, const uint8_t *ct, size_t ct_len, uint8_t *out,
+                                size_t out_cap, size_t *out_len) AW_MUST_CHECK;
+
+/* HKDF-SHA-256 (RFC 5869), extract then expand: out_len (1..255*32) bytes of okm from ikm
+ * with salt and info (each may be NULL when empty). Noise's HKDF(ck, ikm, n) is this with
+ * salt = ck, empty info and out_len = 32 * n. */
+aw_result aw_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                         const uint8_t *info, size_t info_len, uint8_t *out,
+                         size_t out_len) AW_MUST_CHECK;
 
 #endif

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -22,6 +23,8 @@ static EVP_MD *g_sha256;
 static EVP_MD *g_sha512;
 static EVP_MAC *g_hmac;
 static EVP_CIPHER *g_aes256gcm;
+static EVP_CIPHER *g_chachapoly;
+static EVP_KDF *g_hkdf;
 
 static void crypto_init_once(void)
 {
@@ -29,7 +32,10 @@ static void crypto_init_once(void)
     g_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
     g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     g_aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    if (g_sha256 != NULL && g_sha512 != NULL && g_hmac != NULL && g_aes256gcm != NULL) {
+    g_chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+    g_hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (g_sha256 != NULL && g_sha512 != NULL && g_hmac != NULL && g_aes256gcm != NULL &&
+        g_chachapoly != NULL && g_hkdf != NULL) {
         g_init_result = AW_OK;
         return;
     }
@@ -39,10 +45,14 @@ static void crypto_init_once(void)
     EVP_MD_free(g_sha512);
     EVP_MAC_free(g_hmac);
     EVP_CIPHER_free(g_aes256gcm);
+    EVP_CIPHER_free(g_chachapoly);
+    EVP_KDF_free(g_hkdf);
     g_sha256 = NULL;
     g_sha512 = NULL;
     g_hmac = NULL;
     g_aes256gcm = NULL;
+    g_chachapoly = NULL;
+    g_hkdf = NULL;
     g_init_result = aw_ossl_fail(AW_E_CRYPTO);
 }
 
@@ -72,6 +82,16 @@ EVP_MAC *aw_ossl_hmac(void)
 const EVP_CIPHER *aw_ossl_aes256gcm(void)
 {
     return g_aes256gcm;
+}
+
+const EVP_CIPHER *aw_ossl_chachapoly(void)
+{
+    return g_chachapoly;
+}
+
+EVP_KDF *aw_ossl_hkdf(void)
+{
+    return g_hkdf;
 }
 
 aw_result aw_ossl_fail(aw_result r)
@@ -139,6 +159,25 @@ aw_result aw_sha512(const uint8_t *data, size_t len, uint8_t out[AW_SHA512_LEN])
 {
     AW_GUARD(aw_crypto_init());
     return digest(g_sha512, data, len, out, AW_SHA512_LEN);
+}
+
+aw_result aw_sha256_2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                      uint8_t out[AW_SHA256_LEN])
+{
+    EVP_MD_CTX *ctx;
+    unsigned int got = 0;
+    int ok;
+
+    AW_ENSURE(out != NULL && (a != NULL || a_len == 0) && (b != NULL || b_len == 0),
+              AW_E_INVALID_ARG);
+    AW_GUARD(aw_crypto_init());
+    ctx = EVP_MD_CTX_new();
+    ok = ctx != NULL && EVP_DigestInit_ex2(ctx, g_sha256, NULL) == 1 &&
+         EVP_DigestUpdate(ctx, aw_ossl_nonnull(a), a_len) == 1 &&
+         EVP_DigestUpdate(ctx, aw_ossl_nonnull(b), b_len) == 1 &&
+         EVP_DigestFinal_ex(ctx, out, &got) == 1 && got == AW_SHA256_LEN;
+    EVP_MD_CTX_free(ctx);
+    return ok ? AW_OK : aw_ossl_fail(AW_E_CRYPTO);
 }
 
 /* The library never prompts: an encrypted PEM is refused instead of reading a terminal. */

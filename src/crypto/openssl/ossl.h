@@ -15,6 +15,8 @@ const EVP_MD *aw_ossl_sha256(void);
 const EVP_MD *aw_ossl_sha512(void);
 EVP_MAC *aw_ossl_hmac(void);
 const EVP_CIPHER *aw_ossl_aes256gcm(void);
+const EVP_CIPHER *aw_ossl_chachapoly(void);
+EVP_KDF *aw_ossl_hkdf(void);
 
 /* Empties the calling thread's OpenSSL error queue and returns r. Every failure path calls
  * it, so a stale error never shows up in a later, unrelated call. */
