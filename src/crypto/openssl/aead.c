@@ -14,16 +14,87 @@
 
 #include "ossl.h"
 
+aw_result aw_ossl_aead_encrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                               const uint8_t *ad, size_t ad_len, const uint8_t *pt, size_t pt_len,
+                               uint8_t *ct, uint8_t tag[16])
+{
+    aw_result r = AW_E_CRYPTO;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0;
+    int fin = 0;
+
+    /* Both ciphers default to the 12-byte IV (SP 800-38D, RFC 8439 Section 2.8). */
+    if (ctx == NULL || EVP_EncryptInit_ex2(ctx, cipher, key, iv, NULL) != 1) {
+        goto out;
+    }
+    if (ad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, ad, (int)ad_len) != 1) {
+        goto out;
+    }
+    n = 0;
+    if (pt_len > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)pt_len) != 1) {
+        goto out;
+    }
+    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (size_t)n + (size_t)fin != pt_len) {
+        goto out;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) != 1) {
+        goto out;
+    }
+    r = AW_OK;
+out:
+    /* Frees the expanded key schedule too (OpenSSL clears it). */
+    EVP_CIPHER_CTX_free(ctx);
+    return r;
+}
+
+aw_result aw_ossl_aead_decrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                               const uint8_t *ad, size_t ad_len, const uint8_t *ct, size_t ct_len,
+                               const uint8_t tag[16], uint8_t *out)
+{
+    aw_result r = AW_E_CRYPTO;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t tag_copy[16]; /* the ctrl takes a non-const pointer */
+    uint8_t dummy[1];
+    int n = 0;
+    int fin = 0;
+
+    memcpy(tag_copy, tag, sizeof(tag_copy));
+    if (ctx == NULL || EVP_DecryptInit_ex2(ctx, cipher, key, iv, NULL) != 1) {
+        goto out;
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag_copy) != 1) {
+        goto out;
+    }
+    if (ad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &n, ad, (int)ad_len) != 1) {
+        goto out;
+    }
+    n = 0;
+    if (ct_len > 0 && EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len) != 1) {
+        goto out;
+    }
+    /* The tag is compared here, in constant time, by OpenSSL; 0 means it did not match. */
+    if (EVP_DecryptFinal_ex(ctx, out == NULL ? dummy : out + n, &fin) != 1) {
+        r = AW_E_SIGNATURE_INVALID;
+        goto out;
+    }
+    if ((size_t)n + (size_t)fin == ct_len) {
+        r = AW_OK;
+    }
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    if (r != AW_OK && out != NULL) {
+        /* Decrypted before authenticated: never leave unauthenticated plaintext. */
+        OPENSSL_cleanse(out, ct_len);
+    }
+    return r;
+}
+
 aw_result aw_aead_seal(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, size_t aad_len,
                        const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_cap,
                        size_t *out_len)
 {
-    aw_result r = AW_E_CRYPTO;
-    EVP_CIPHER_CTX *ctx = NULL;
     uint8_t *nonce = out;
     uint8_t *ct = out + AW_AEAD_NONCE_LEN;
-    int n = 0;
-    int fin = 0;
 
     AW_ENSURE(key != NULL && out != NULL && out_len != NULL, AW_E_INVALID_ARG);
     AW_ENSURE(aad != NULL || aad_len == 0, AW_E_INVALID_ARG);
@@ -35,38 +106,13 @@ aw_result aw_aead_seal(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, s
     AW_ENSURE(out_cap >= pt_len + AW_AEAD_OVERHEAD, AW_E_BUFFER_TOO_SMALL);
     AW_GUARD(aw_crypto_init());
     AW_GUARD(aw_random(nonce, AW_AEAD_NONCE_LEN));
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        goto out;
-    }
-    /* The default GCM IV length is 12 bytes, the one SP 800-38D recommends. */
-    if (EVP_EncryptInit_ex2(ctx, aw_ossl_aes256gcm(), key, nonce, NULL) != 1) {
-        goto out;
-    }
-    if (aad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) {
-        goto out;
-    }
-    n = 0;
-    if (pt_len > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)pt_len) != 1) {
-        goto out;
-    }
-    if (EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 || (size_t)n + (size_t)fin != pt_len) {
-        goto out;
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, AW_AEAD_TAG_LEN, ct + pt_len) != 1) {
-        goto out;
-    }
-    *out_len = pt_len + AW_AEAD_OVERHEAD;
-    r = AW_OK;
-
-out:
-    /* Frees the expanded key schedule too (OpenSSL clears it). */
-    EVP_CIPHER_CTX_free(ctx);
+    aw_result r = aw_ossl_aead_encrypt(aw_ossl_aes256gcm(), key, nonce, aad, aad_len, pt, pt_len,
+                                       ct, ct + pt_len);
     if (r != AW_OK) {
         OPENSSL_cleanse(out, pt_len + AW_AEAD_OVERHEAD);
         return aw_ossl_fail(r);
     }
+    *out_len = pt_len + AW_AEAD_OVERHEAD;
     return AW_OK;
 }
 
@@ -74,12 +120,7 @@ aw_result aw_aead_open(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, s
                        const uint8_t *sealed, size_t sealed_len, uint8_t *out, size_t out_cap,
                        size_t *out_len)
 {
-    aw_result r = AW_E_CRYPTO;
-    EVP_CIPHER_CTX *ctx = NULL;
     size_t ct_len;
-    uint8_t tag[AW_AEAD_TAG_LEN];
-    int n = 0;
-    int fin = 0;
 
     AW_ENSURE(key != NULL && out_len != NULL, AW_E_INVALID_ARG);
     AW_ENSURE(aad != NULL || aad_len == 0, AW_E_INVALID_ARG);
@@ -95,47 +136,13 @@ aw_result aw_aead_open(const uint8_t key[AW_AEAD_KEY_LEN], const uint8_t *aad, s
     AW_ENSURE(out != NULL || ct_len == 0, AW_E_INVALID_ARG);
     AW_ENSURE(out_cap >= ct_len, AW_E_BUFFER_TOO_SMALL);
     AW_GUARD(aw_crypto_init());
-    /* The ctrl below takes a non-const pointer. */
-    memcpy(tag, sealed + AW_AEAD_NONCE_LEN + ct_len, AW_AEAD_TAG_LEN);
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL) {
-        goto out;
-    }
-    if (EVP_DecryptInit_ex2(ctx, aw_ossl_aes256gcm(), key, sealed, NULL) != 1) {
-        goto out;
-    }
-    if (aad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) {
-        goto out;
-    }
-    n = 0;
-    if (ct_len > 0 &&
-        EVP_DecryptUpdate(ctx, out, &n, sealed + AW_AEAD_NONCE_LEN, (int)ct_len) != 1) {
-        goto out;
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, AW_AEAD_TAG_LEN, tag) != 1) {
-        goto out;
-    }
-    /* The tag is checked here (in constant time, by OpenSSL); 0 means it did not match. */
-    if (EVP_DecryptFinal_ex(ctx, out == NULL ? tag : out + n, &fin) != 1) {
-        r = AW_E_SIGNATURE_INVALID;
-        goto out;
-    }
-    if ((size_t)n + (size_t)fin != ct_len) {
-        goto out;
-    }
-    *out_len = ct_len;
-    r = AW_OK;
-
-out:
-    EVP_CIPHER_CTX_free(ctx);
+    aw_result r = aw_ossl_aead_decrypt(aw_ossl_aes256gcm(), key, sealed, aad, aad_len,
+                                       sealed + AW_AEAD_NONCE_LEN, ct_len,
+                                       sealed + AW_AEAD_NONCE_LEN + ct_len, out);
     if (r != AW_OK) {
-        /* GCM decrypts before it authenticates: never leave unauthenticated plaintext. */
-        if (out != NULL) {
-            OPENSSL_cleanse(out, ct_len);
-        }
         return aw_ossl_fail(r);
     }
+    *out_len = ct_len;
     return AW_OK;
 }
 

@@ -19,11 +19,6 @@ aw_result aw_chachapoly_encrypt(const uint8_t key[AW_CHACHAPOLY_KEY_LEN],
                                 size_t ad_len, const uint8_t *pt, size_t pt_len, uint8_t *out,
                                 size_t out_cap, size_t *out_len)
 {
-    aw_result r = AW_E_CRYPTO;
-    EVP_CIPHER_CTX *ctx = NULL;
-    int n = 0;
-    int fin = 0;
-
     AW_ENSURE(key != NULL && nonce != NULL && out != NULL && out_len != NULL, AW_E_INVALID_ARG);
     AW_ENSURE(ad != NULL || ad_len == 0, AW_E_INVALID_ARG);
     AW_ENSURE(pt != NULL || pt_len == 0, AW_E_INVALID_ARG);
@@ -32,36 +27,13 @@ aw_result aw_chachapoly_encrypt(const uint8_t key[AW_CHACHAPOLY_KEY_LEN],
     *out_len = 0;
     AW_ENSURE(out_cap >= pt_len + AW_CHACHAPOLY_TAG_LEN, AW_E_BUFFER_TOO_SMALL);
     AW_GUARD(aw_crypto_init());
-
-    ctx = EVP_CIPHER_CTX_new();
-    /* The default IV length of ChaCha20-Poly1305 is 12 bytes (RFC 8439 Section 2.8). */
-    if (ctx == NULL || EVP_EncryptInit_ex2(ctx, aw_ossl_chachapoly(), key, nonce, NULL) != 1) {
-        goto out;
-    }
-    if (ad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, ad, (int)ad_len) != 1) {
-        goto out;
-    }
-    n = 0;
-    if (pt_len > 0 && EVP_EncryptUpdate(ctx, out, &n, pt, (int)pt_len) != 1) {
-        goto out;
-    }
-    if (EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 || (size_t)n + (size_t)fin != pt_len) {
-        goto out;
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AW_CHACHAPOLY_TAG_LEN, out + pt_len) != 1) {
-        goto out;
-    }
-    *out_len = pt_len + AW_CHACHAPOLY_TAG_LEN;
-    r = AW_OK;
-
-out:
-    EVP_CIPHER_CTX_free(ctx);
+    aw_result r = aw_ossl_aead_encrypt(aw_ossl_chachapoly(), key, nonce, ad, ad_len, pt, pt_len,
+                                       out, out + pt_len);
     if (r != AW_OK) {
-        OPENSSL_cleanse(out, out_cap < pt_len + AW_CHACHAPOLY_TAG_LEN
-                                 ? out_cap
-                                 : pt_len + AW_CHACHAPOLY_TAG_LEN);
+        OPENSSL_cleanse(out, pt_len + AW_CHACHAPOLY_TAG_LEN);
         return aw_ossl_fail(r);
     }
+    *out_len = pt_len + AW_CHACHAPOLY_TAG_LEN;
     return AW_OK;
 }
 
@@ -70,13 +42,8 @@ aw_result aw_chachapoly_decrypt(const uint8_t key[AW_CHACHAPOLY_KEY_LEN],
                                 size_t ad_len, const uint8_t *ct, size_t ct_len, uint8_t *out,
                                 size_t out_cap, size_t *out_len)
 {
-    aw_result r = AW_E_CRYPTO;
-    EVP_CIPHER_CTX *ctx = NULL;
     uint8_t tag[AW_CHACHAPOLY_TAG_LEN];
-    uint8_t dummy[1];
     size_t pt_len;
-    int n = 0;
-    int fin = 0;
 
     AW_ENSURE(key != NULL && nonce != NULL && out_len != NULL, AW_E_INVALID_ARG);
     AW_ENSURE(ad != NULL || ad_len == 0, AW_E_INVALID_ARG);
@@ -91,43 +58,14 @@ aw_result aw_chachapoly_decrypt(const uint8_t key[AW_CHACHAPOLY_KEY_LEN],
     AW_ENSURE(out != NULL || pt_len == 0, AW_E_INVALID_ARG);
     AW_ENSURE(out_cap >= pt_len, AW_E_BUFFER_TOO_SMALL);
     AW_GUARD(aw_crypto_init());
-    /* Copied first: out may be ct (in place), and the ctrl takes a non-const pointer. */
+    /* Copied first: out may be ct (in place), overwriting the tag's bytes. */
     memcpy(tag, ct + pt_len, AW_CHACHAPOLY_TAG_LEN);
-
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL || EVP_DecryptInit_ex2(ctx, aw_ossl_chachapoly(), key, nonce, NULL) != 1) {
-        goto out;
-    }
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, AW_CHACHAPOLY_TAG_LEN, tag) != 1) {
-        goto out;
-    }
-    if (ad_len > 0 && EVP_DecryptUpdate(ctx, NULL, &n, ad, (int)ad_len) != 1) {
-        goto out;
-    }
-    n = 0;
-    if (pt_len > 0 && EVP_DecryptUpdate(ctx, out, &n, ct, (int)pt_len) != 1) {
-        goto out;
-    }
-    /* The tag is compared here, in constant time, by OpenSSL. */
-    if (EVP_DecryptFinal_ex(ctx, out == NULL ? dummy : out + n, &fin) != 1) {
-        r = AW_E_SIGNATURE_INVALID;
-        goto out;
-    }
-    if ((size_t)n + (size_t)fin != pt_len) {
-        goto out;
-    }
-    *out_len = pt_len;
-    r = AW_OK;
-
-out:
-    EVP_CIPHER_CTX_free(ctx);
+    aw_result r =
+        aw_ossl_aead_decrypt(aw_ossl_chachapoly(), key, nonce, ad, ad_len, ct, pt_len, tag, out);
     if (r != AW_OK) {
-        /* The stream cipher decrypted before the tag was checked: leave nothing behind. */
-        if (out != NULL) {
-            OPENSSL_cleanse(out, pt_len);
-        }
         return aw_ossl_fail(r);
     }
+    *out_len = pt_len;
     return AW_OK;
 }
 

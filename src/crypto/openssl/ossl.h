@@ -26,6 +26,19 @@ aw_result aw_ossl_fail(aw_result r);
  * with a zero length, while our API allows (NULL, 0). */
 const uint8_t *aw_ossl_nonnull(const uint8_t *p);
 
+/* One AEAD pass with a 12-byte IV and a 16-byte tag, for the two AEADs of the backend
+ * (AES-256-GCM sealing, ChaCha20-Poly1305 for Noise). Lengths are the caller's to check
+ * (each <= INT_MAX). encrypt writes pt_len bytes to ct and the tag; decrypt writes ct_len
+ * bytes to out, returns AW_E_SIGNATURE_INVALID when the tag does not match (compared in
+ * constant time by OpenSSL) and wipes out on any failure, since both decrypt before they
+ * authenticate. out may equal ct. Other failures: AW_E_CRYPTO, with the error queue kept. */
+aw_result aw_ossl_aead_encrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                               const uint8_t *ad, size_t ad_len, const uint8_t *pt, size_t pt_len,
+                               uint8_t *ct, uint8_t tag[16]);
+aw_result aw_ossl_aead_decrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                               const uint8_t *ad, size_t ad_len, const uint8_t *ct, size_t ct_len,
+                               const uint8_t tag[16], uint8_t *out);
+
 /* Parses a PEM private key (PKCS#8) or public key (SPKI), never prompting for a passphrase
  * (an encrypted PEM fails). NULL on any failure; the caller checks the key type. */
 EVP_PKEY *aw_ossl_pem_read(const char *pem, size_t len, bool private_key);
