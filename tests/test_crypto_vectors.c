@@ -279,41 +279,11 @@ static void test_rfc4231(void)
     tally_print(&t);
 }
 
-static double json_number(const aw_json *obj, const char *key)
-{
-    const aw_json *v = aw_json_get(obj, key);
-    if (v == NULL || v->type != AW_JSON_NUMBER) {
-        fprintf(stderr, "FATAL: JSON member %s is missing or not a number\n", key);
-        exit(1);
-    }
-    return v->number;
-}
-
-static const aw_json *json_array(const aw_json *obj, const char *key)
-{
-    const aw_json *v = aw_json_get(obj, key);
-    if (v == NULL || v->type != AW_JSON_ARRAY) {
-        fprintf(stderr, "FATAL: JSON member %s is missing or not an array\n", key);
-        exit(1);
-    }
-    return v;
-}
-
-static const char *json_string(const aw_json *obj, const char *key)
-{
-    const char *s = aw_json_get_string(obj, key);
-    if (s == NULL) {
-        fprintf(stderr, "FATAL: JSON member %s is missing or not a string\n", key);
-        exit(1);
-    }
-    return s;
-}
-
 typedef enum expect { EXPECT_VALID, EXPECT_INVALID, EXPECT_EITHER } expect;
 
 static expect wycheproof_expect(const aw_json *test)
 {
-    const char *result = json_string(test, "result");
+    const char *result = aw_test_json_string(test, "result");
     if (strcmp(result, "valid") == 0) {
         return EXPECT_VALID;
     }
@@ -328,21 +298,21 @@ static void test_wycheproof_hmac(void)
 {
     tally t = {"wycheproof hmac_sha256", 0, 0, 0};
     aw_json *root = aw_json_load_vector("wycheproof/hmac_sha256_test.json");
-    const aw_json *groups = json_array(root, "testGroups");
+    const aw_json *groups = aw_test_json_array(root, "testGroups");
     unsigned valid = 0, invalid = 0;
     for (size_t g = 0; g < groups->n; g++) {
         const aw_json *group = groups->items[g];
-        size_t key_bits = (size_t)json_number(group, "keySize");
-        size_t tag_bytes = (size_t)json_number(group, "tagSize") / 8;
-        const aw_json *tests = json_array(group, "tests");
+        size_t key_bits = (size_t)aw_test_json_number(group, "keySize");
+        size_t tag_bytes = (size_t)aw_test_json_number(group, "tagSize") / 8;
+        const aw_json *tests = aw_test_json_array(group, "tests");
         for (size_t i = 0; i < tests->n; i++) {
             const aw_json *test = tests->items[i];
-            int tc = (int)json_number(test, "tcId");
+            int tc = (int)aw_test_json_number(test, "tcId");
             expect want = wycheproof_expect(test);
             size_t key_len = 0, msg_len = 0, tag_len = 0;
-            uint8_t *key = aw_test_hex(json_string(test, "key"), &key_len);
-            uint8_t *msg = aw_test_hex(json_string(test, "msg"), &msg_len);
-            uint8_t *tag = aw_test_hex(json_string(test, "tag"), &tag_len);
+            uint8_t *key = aw_test_hex(aw_test_json_string(test, "key"), &key_len);
+            uint8_t *msg = aw_test_hex(aw_test_json_string(test, "msg"), &msg_len);
+            uint8_t *tag = aw_test_hex(aw_test_json_string(test, "tag"), &tag_len);
             tally_begin(&t);
             CHECK_MSG(key_len * 8 == key_bits, "tcId %d: key size", tc);
             aw_hmac_key *k = NULL;
@@ -366,7 +336,7 @@ static void test_wycheproof_hmac(void)
             free(tag);
         }
     }
-    CHECK(t.total == (unsigned)json_number(root, "numberOfTests"));
+    CHECK(t.total == (unsigned)aw_test_json_number(root, "numberOfTests"));
     CHECK(t.total == 174 && valid == 66 && invalid == 108);
     aw_json_free(root);
     tally_print(&t);
@@ -577,14 +547,14 @@ static void test_wycheproof_ed25519(void)
 {
     tally t = {"wycheproof ed25519", 0, 0, 0};
     aw_json *root = aw_json_load_vector("wycheproof/ed25519_test.json");
-    const aw_json *groups = json_array(root, "testGroups");
+    const aw_json *groups = aw_test_json_array(root, "testGroups");
     unsigned valid = 0, invalid = 0;
     for (size_t g = 0; g < groups->n; g++) {
         const aw_json *group = groups->items[g];
         const aw_json *pk = aw_json_get(group, "publicKey");
-        const char *pem = json_string(group, "publicKeyPem");
+        const char *pem = aw_test_json_string(group, "publicKeyPem");
         size_t pub_len = 0;
-        uint8_t *pub = aw_test_hex(pk != NULL ? json_string(pk, "pk") : "", &pub_len);
+        uint8_t *pub = aw_test_hex(pk != NULL ? aw_test_json_string(pk, "pk") : "", &pub_len);
         aw_ed25519_key *raw = NULL;
         aw_ed25519_key *from_pem = NULL;
         CHECK(pub_len == AW_ED25519_PUBLIC_LEN);
@@ -600,14 +570,14 @@ static void test_wycheproof_ed25519(void)
             CHECK(pub_len == sizeof(again) && memcmp(again, pub, sizeof(again)) == 0);
         }
 
-        const aw_json *tests = json_array(group, "tests");
+        const aw_json *tests = aw_test_json_array(group, "tests");
         for (size_t i = 0; i < tests->n; i++) {
             const aw_json *test = tests->items[i];
-            int tc = (int)json_number(test, "tcId");
+            int tc = (int)aw_test_json_number(test, "tcId");
             expect want = wycheproof_expect(test);
             size_t msg_len = 0, sig_len = 0;
-            uint8_t *msg = aw_test_hex(json_string(test, "msg"), &msg_len);
-            uint8_t *sig = aw_test_hex(json_string(test, "sig"), &sig_len);
+            uint8_t *msg = aw_test_hex(aw_test_json_string(test, "msg"), &msg_len);
+            uint8_t *sig = aw_test_hex(aw_test_json_string(test, "sig"), &sig_len);
             tally_begin(&t);
             if (raw != NULL && from_pem != NULL) {
                 aw_result r = aw_ed25519_verify(raw, msg, msg_len, sig, sig_len);
@@ -637,7 +607,7 @@ static void test_wycheproof_ed25519(void)
         aw_ed25519_free(from_pem);
         free(pub);
     }
-    CHECK(t.total == (unsigned)json_number(root, "numberOfTests"));
+    CHECK(t.total == (unsigned)aw_test_json_number(root, "numberOfTests"));
     CHECK(t.total == 151 && valid == 88 && invalid == 63);
     aw_json_free(root);
     tally_print(&t);
@@ -758,8 +728,8 @@ static void test_rfc9421_b26(void)
 
     /* The JWK form (B.1.4) of the same key: d is the seed, x the public key. */
     aw_json *jwk = aw_json_load_vector("rfc9421/key-ed25519.jwk.json");
-    const char *d = json_string(jwk, "d");
-    const char *x = json_string(jwk, "x");
+    const char *d = aw_test_json_string(jwk, "d");
+    const char *x = aw_test_json_string(jwk, "x");
     uint8_t seed[64], xpub[64];
     size_t seed_len = 0, xpub_len = 0;
     CHECK_OK(aw_base64_decode(aw_span_cstr(d), AW_BASE64_URL, seed, sizeof(seed), &seed_len));

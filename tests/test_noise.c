@@ -19,41 +19,11 @@
 
 #include "check.h"
 
-static const aw_json *json_array(const aw_json *obj, const char *key)
-{
-    const aw_json *v = aw_json_get(obj, key);
-    if (v == NULL || v->type != AW_JSON_ARRAY) {
-        fprintf(stderr, "FATAL: JSON member %s is missing or not an array\n", key);
-        exit(1);
-    }
-    return v;
-}
-
-static const char *json_string(const aw_json *obj, const char *key)
-{
-    const char *s = aw_json_get_string(obj, key);
-    if (s == NULL) {
-        fprintf(stderr, "FATAL: JSON member %s is missing or not a string\n", key);
-        exit(1);
-    }
-    return s;
-}
-
-static double json_number(const aw_json *obj, const char *key)
-{
-    const aw_json *v = aw_json_get(obj, key);
-    if (v == NULL || v->type != AW_JSON_NUMBER) {
-        fprintf(stderr, "FATAL: JSON member %s is missing or not a number\n", key);
-        exit(1);
-    }
-    return v->number;
-}
-
 /* Decodes a hex member that must be exactly len bytes into out. */
 static void hex_exact(const aw_json *obj, const char *key, uint8_t *out, size_t len)
 {
     size_t n = 0;
-    uint8_t *b = aw_test_hex(json_string(obj, key), &n);
+    uint8_t *b = aw_test_hex(aw_test_json_string(obj, key), &n);
     CHECK_MSG(n == len, "%s: %zu bytes, expected %zu", key, n, len);
     memcpy(out, b, n < len ? n : len);
     free(b);
@@ -61,7 +31,7 @@ static void hex_exact(const aw_json *obj, const char *key, uint8_t *out, size_t 
 
 static bool has_flag(const aw_json *test, const char *flag)
 {
-    const aw_json *flags = json_array(test, "flags");
+    const aw_json *flags = aw_test_json_array(test, "flags");
     for (size_t i = 0; i < flags->n; i++) {
         if (flags->items[i]->type == AW_JSON_STRING && strcmp(flags->items[i]->text, flag) == 0) {
             return true;
@@ -94,16 +64,16 @@ static bool pattern_of(const char *name, aw_noise_pattern_id *id)
 
 static void load_side_keys(const aw_json *v, side_keys *k)
 {
-    const aw_json *ipsks = json_array(v, "init_psks");
-    const aw_json *rpsks = json_array(v, "resp_psks");
+    const aw_json *ipsks = aw_test_json_array(v, "init_psks");
+    const aw_json *rpsks = aw_test_json_array(v, "resp_psks");
     uint8_t *prologue;
     size_t len = 0;
 
     memset(k, 0, sizeof(*k));
-    CHECK(pattern_of(json_string(v, "protocol_name"), &k->id));
-    prologue = aw_test_hex(json_string(v, "init_prologue"), &len);
-    CHECK(len <= sizeof(k->prologue) &&
-          strcmp(json_string(v, "init_prologue"), json_string(v, "resp_prologue")) == 0);
+    CHECK(pattern_of(aw_test_json_string(v, "protocol_name"), &k->id));
+    prologue = aw_test_hex(aw_test_json_string(v, "init_prologue"), &len);
+    CHECK(len <= sizeof(k->prologue) && strcmp(aw_test_json_string(v, "init_prologue"),
+                                               aw_test_json_string(v, "resp_prologue")) == 0);
     memcpy(k->prologue, prologue, len < sizeof(k->prologue) ? len : sizeof(k->prologue));
     k->prologue_len = len;
     free(prologue);
@@ -144,9 +114,9 @@ static void run_vector(const aw_json *v)
     side_keys k;
     aw_noise_handshake ini, res;
     aw_noise_cipher ini_send, ini_recv, res_send, res_recv;
-    const aw_json *msgs = json_array(v, "messages");
+    const aw_json *msgs = aw_test_json_array(v, "messages");
     uint8_t hash[AW_NOISE_HASH_LEN], h1[AW_NOISE_HASH_LEN], h2[AW_NOISE_HASH_LEN];
-    const char *name = json_string(v, "protocol_name");
+    const char *name = aw_test_json_string(v, "protocol_name");
 
     load_side_keys(v, &k);
     hex_exact(v, "handshake_hash", hash, sizeof(hash));
@@ -157,8 +127,8 @@ static void run_vector(const aw_json *v)
     CHECK(msgs->n == 6);
     for (size_t i = 0; i < msgs->n; i++) {
         size_t pl_len = 0, ct_len = 0, out_len = 0, got_len = 0;
-        uint8_t *pl = aw_test_hex(json_string(msgs->items[i], "payload"), &pl_len);
-        uint8_t *ct = aw_test_hex(json_string(msgs->items[i], "ciphertext"), &ct_len);
+        uint8_t *pl = aw_test_hex(aw_test_json_string(msgs->items[i], "payload"), &pl_len);
+        uint8_t *ct = aw_test_hex(aw_test_json_string(msgs->items[i], "ciphertext"), &ct_len);
         uint8_t out[512], got[512];
         bool from_init = i % 2 == 0;
         aw_noise_handshake *w = from_init ? &ini : &res;
@@ -214,7 +184,7 @@ static void run_vector(const aw_json *v)
 static void test_noise_vectors(void)
 {
     aw_json *root = aw_json_load_vector("noise/nkpsk0_vectors.json");
-    const aw_json *vectors = json_array(root, "vectors");
+    const aw_json *vectors = aw_test_json_array(root, "vectors");
     for (size_t i = 0; i < vectors->n; i++) {
         run_vector(vectors->items[i]);
     }
@@ -234,9 +204,9 @@ static side_keys g_nk; /* the NKpsk0 vector's keys */
 static void load_nk(void)
 {
     aw_json *root = aw_json_load_vector("noise/nkpsk0_vectors.json");
-    const aw_json *vectors = json_array(root, "vectors");
+    const aw_json *vectors = aw_test_json_array(root, "vectors");
     for (size_t i = 0; i < vectors->n; i++) {
-        if (strcmp(json_string(vectors->items[i], "protocol_name"),
+        if (strcmp(aw_test_json_string(vectors->items[i], "protocol_name"),
                    aw_noise_protocol_name(AW_NOISE_NKPSK0)) == 0) {
             load_side_keys(vectors->items[i], &g_nk);
         }
@@ -537,13 +507,13 @@ static void test_transport(void)
 static void test_wycheproof_x25519(void)
 {
     aw_json *root = aw_json_load_vector("wycheproof/x25519_test.json");
-    const aw_json *groups = json_array(root, "testGroups");
+    const aw_json *groups = aw_test_json_array(root, "testGroups");
     unsigned total = 0, computed = 0, low_order = 0;
     for (size_t g = 0; g < groups->n; g++) {
-        const aw_json *tests = json_array(groups->items[g], "tests");
+        const aw_json *tests = aw_test_json_array(groups->items[g], "tests");
         for (size_t i = 0; i < tests->n; i++) {
             const aw_json *t = tests->items[i];
-            int tc = (int)json_number(t, "tcId");
+            int tc = (int)aw_test_json_number(t, "tcId");
             uint8_t priv[32], pub[32], want[32], got[32];
             static const uint8_t zero[32];
             aw_result r;
@@ -565,7 +535,7 @@ static void test_wycheproof_x25519(void)
             total++;
         }
     }
-    CHECK(total == (unsigned)json_number(root, "numberOfTests"));
+    CHECK(total == (unsigned)aw_test_json_number(root, "numberOfTests"));
     CHECK_MSG(total == 518 && low_order == 31, "%u cases, %u low-order", total, low_order);
     printf("wycheproof x25519: %u cases, %u shared secrets computed, %u low-order refused\n", total,
            computed, low_order);
@@ -575,22 +545,22 @@ static void test_wycheproof_x25519(void)
 static void test_wycheproof_chachapoly(void)
 {
     aw_json *root = aw_json_load_vector("wycheproof/chacha20_poly1305_test.json");
-    const aw_json *groups = json_array(root, "testGroups");
+    const aw_json *groups = aw_test_json_array(root, "testGroups");
     unsigned total = 0, valid = 0, invalid = 0, other_nonce = 0;
     for (size_t g = 0; g < groups->n; g++) {
-        const aw_json *tests = json_array(groups->items[g], "tests");
-        bool nonce96 = (int)json_number(groups->items[g], "ivSize") == 96;
+        const aw_json *tests = aw_test_json_array(groups->items[g], "tests");
+        bool nonce96 = (int)aw_test_json_number(groups->items[g], "ivSize") == 96;
         for (size_t i = 0; i < tests->n; i++) {
             const aw_json *t = tests->items[i];
-            int tc = (int)json_number(t, "tcId");
-            bool want = strcmp(json_string(t, "result"), "valid") == 0;
+            int tc = (int)aw_test_json_number(t, "tcId");
+            bool want = strcmp(aw_test_json_string(t, "result"), "valid") == 0;
             size_t kl, il, al, ml, cl, tl, out_len = 0;
-            uint8_t *key = aw_test_hex(json_string(t, "key"), &kl);
-            uint8_t *iv = aw_test_hex(json_string(t, "iv"), &il);
-            uint8_t *aad = aw_test_hex(json_string(t, "aad"), &al);
-            uint8_t *msg = aw_test_hex(json_string(t, "msg"), &ml);
-            uint8_t *ct = aw_test_hex(json_string(t, "ct"), &cl);
-            uint8_t *tag = aw_test_hex(json_string(t, "tag"), &tl);
+            uint8_t *key = aw_test_hex(aw_test_json_string(t, "key"), &kl);
+            uint8_t *iv = aw_test_hex(aw_test_json_string(t, "iv"), &il);
+            uint8_t *aad = aw_test_hex(aw_test_json_string(t, "aad"), &al);
+            uint8_t *msg = aw_test_hex(aw_test_json_string(t, "msg"), &ml);
+            uint8_t *ct = aw_test_hex(aw_test_json_string(t, "ct"), &cl);
+            uint8_t *tag = aw_test_hex(aw_test_json_string(t, "tag"), &tl);
             uint8_t *box = malloc(cl + tl + 1);
             uint8_t *out = malloc(cl + tl + 1);
             total++;
@@ -628,7 +598,7 @@ static void test_wycheproof_chachapoly(void)
             free(out);
         }
     }
-    CHECK(total == (unsigned)json_number(root, "numberOfTests"));
+    CHECK(total == (unsigned)aw_test_json_number(root, "numberOfTests"));
     printf("wycheproof chacha20_poly1305: %u cases, %u valid, %u invalid refused, %u with other "
            "nonce sizes (not expressible)\n",
            total, valid, invalid, other_nonce);
@@ -638,19 +608,19 @@ static void test_wycheproof_chachapoly(void)
 static void test_wycheproof_hkdf(void)
 {
     aw_json *root = aw_json_load_vector("wycheproof/hkdf_sha256_test.json");
-    const aw_json *groups = json_array(root, "testGroups");
+    const aw_json *groups = aw_test_json_array(root, "testGroups");
     unsigned total = 0, valid = 0, invalid = 0;
     for (size_t g = 0; g < groups->n; g++) {
-        const aw_json *tests = json_array(groups->items[g], "tests");
+        const aw_json *tests = aw_test_json_array(groups->items[g], "tests");
         for (size_t i = 0; i < tests->n; i++) {
             const aw_json *t = tests->items[i];
-            int tc = (int)json_number(t, "tcId");
-            bool want = strcmp(json_string(t, "result"), "valid") == 0;
-            size_t il, sl, nl, ol, size = (size_t)json_number(t, "size");
-            uint8_t *ikm = aw_test_hex(json_string(t, "ikm"), &il);
-            uint8_t *salt = aw_test_hex(json_string(t, "salt"), &sl);
-            uint8_t *info = aw_test_hex(json_string(t, "info"), &nl);
-            uint8_t *okm = aw_test_hex(json_string(t, "okm"), &ol);
+            int tc = (int)aw_test_json_number(t, "tcId");
+            bool want = strcmp(aw_test_json_string(t, "result"), "valid") == 0;
+            size_t il, sl, nl, ol, size = (size_t)aw_test_json_number(t, "size");
+            uint8_t *ikm = aw_test_hex(aw_test_json_string(t, "ikm"), &il);
+            uint8_t *salt = aw_test_hex(aw_test_json_string(t, "salt"), &sl);
+            uint8_t *info = aw_test_hex(aw_test_json_string(t, "info"), &nl);
+            uint8_t *okm = aw_test_hex(aw_test_json_string(t, "okm"), &ol);
             uint8_t *out = malloc(size + 1);
             aw_result r = aw_hkdf_sha256(sl ? salt : NULL, sl, il ? ikm : NULL, il,
                                          nl ? info : NULL, nl, out, size);
@@ -670,7 +640,7 @@ static void test_wycheproof_hkdf(void)
             free(out);
         }
     }
-    CHECK(total == (unsigned)json_number(root, "numberOfTests"));
+    CHECK(total == (unsigned)aw_test_json_number(root, "numberOfTests"));
     printf("wycheproof hkdf_sha256: %u cases, %u valid, %u invalid refused\n", total, valid,
            invalid);
     aw_json_free(root);

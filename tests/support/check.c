@@ -103,3 +103,29 @@ aw_json *aw_json_load_vector(const char *relative)
     }
     return root;
 }
+
+static const aw_json *json_member(const aw_json *obj, const char *key, aw_json_type type,
+                                  const char *what)
+{
+    const aw_json *v = aw_json_get(obj, key);
+    if (v == NULL || v->type != type) {
+        fprintf(stderr, "FATAL: JSON member %s is missing or not %s\n", key, what);
+        exit(1);
+    }
+    return v;
+}
+
+const aw_json *aw_test_json_array(const aw_json *obj, const char *key)
+{
+    return json_member(obj, key, AW_JSON_ARRAY, "an array");
+}
+
+const char *aw_test_json_string(const aw_json *obj, const char *key)
+{
+    return json_member(obj, key, AW_JSON_STRING, "a string")->text;
+}
+
+double aw_test_json_number(const aw_json *obj, const char *key)
+{
+    return json_member(obj, key, AW_JSON_NUMBER, "a number")->number;
+}

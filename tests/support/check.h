@@ -60,6 +60,12 @@ uint8_t *aw_test_read_file(const char *path, size_t *len);
 /* Reads and parses a JSON file under ../shared/vectors; exits(1) loudly on any error. */
 aw_json *aw_json_load_vector(const char *relative);
 
+/* Members of a vector file's JSON object that must be there with that type; exit(1) loudly
+ * naming the member otherwise (a vector file that changed shape must not pass quietly). */
+const aw_json *aw_test_json_array(const aw_json *obj, const char *key);
+const char *aw_test_json_string(const aw_json *obj, const char *key);
+double aw_test_json_number(const aw_json *obj, const char *key);
+
 /* Decodes hex into a malloc'd buffer; exits(1) on bad hex. */
 uint8_t *aw_test_hex(const char *hex, size_t *len);
 
