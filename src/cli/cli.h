@@ -4,6 +4,7 @@
 #ifndef AUTHWIRE_CLI_H
 #define AUTHWIRE_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,12 @@ void cli_message_free(cli_message *m);
  * request. Returns 0, or prints why and returns -1. */
 int cli_load_exchange(const char *cmd, const char *path, const char *request_path,
                       const char *scheme, cli_message *msg, cli_message *req);
+
+/* The operands and pairings sign and verify share, after getopt: at most one FILE (into
+ * *file), --key required, --response only with --request FILE. Returns 0, or prints why and
+ * returns -1. */
+int cli_message_operands(const char *cmd, int argc, char **argv, const char **file,
+                         const char *key_path, bool response, const char *request_path);
 
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);

@@ -1,6 +1,7 @@
 /* Helpers shared by the subcommands: errors, files, keys and message files. */
 #include <errno.h>
 #include <stdarg.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,5 +222,26 @@ int cli_parse_i64(const char *s, int64_t *out)
         return -1;
     }
     *out = (int64_t)v;
+    return 0;
+}
+
+int cli_message_operands(const char *cmd, int argc, char **argv, const char **file,
+                         const char *key_path, bool response, const char *request_path)
+{
+    if (optind < argc) {
+        *file = argv[optind++];
+    }
+    if (optind < argc) {
+        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (key_path == NULL) {
+        cli_error(cmd, "--key FILE is required");
+        return -1;
+    }
+    if (response != (request_path != NULL)) {
+        cli_error(cmd, "--response and --request FILE go together");
+        return -1;
+    }
     return 0;
 }

@@ -186,19 +186,8 @@ static int parse_sign_opts(int argc, char **argv, sign_opts *o)
             return -1;
         }
     }
-    if (optind < argc) {
-        o->file = argv[optind++];
-    }
-    if (optind < argc) {
-        cli_error("sign", "unexpected argument '%s'", argv[optind]);
-        return -1;
-    }
-    if (o->key_path == NULL) {
-        cli_error("sign", "--key FILE is required");
-        return -1;
-    }
-    if (o->response != (o->request_path != NULL)) {
-        cli_error("sign", "--response and --request FILE go together");
+    if (cli_message_operands("sign", argc, argv, &o->file, o->key_path, o->response,
+                             o->request_path) != 0) {
         return -1;
     }
     if (strcmp(o->digest, "sha-256") != 0 && strcmp(o->digest, "sha-512") != 0 &&

@@ -159,19 +159,8 @@ static int parse_verify_opts(int argc, char **argv, verify_opts *o)
             return -1;
         }
     }
-    if (optind < argc) {
-        o->file = argv[optind++];
-    }
-    if (optind < argc) {
-        cli_error("verify", "unexpected argument '%s'", argv[optind]);
-        return -1;
-    }
-    if (o->key_path == NULL) {
-        cli_error("verify", "--key FILE is required");
-        return -1;
-    }
-    if (o->response != (o->request_path != NULL)) {
-        cli_error("verify", "--response and --request FILE go together");
+    if (cli_message_operands("verify", argc, argv, &o->file, o->key_path, o->response,
+                             o->request_path) != 0) {
         return -1;
     }
     return 0;
