@@ -55,6 +55,14 @@ typedef enum aw_result {
     AW_E_METHOD,                /* method not allowed on this resource (405) */
     AW_E_CONFLICT,              /* the request contradicts the resource's state (409) */
     AW_E_TIMEOUT,               /* the peer was too slow sending its message */
+    AW_E_TOKEN_INVALID,         /* an enrollment token is mistyped (bad checksum or length) */
+    AW_E_INVITE_UNKNOWN,        /* no such invite (404) */
+    AW_E_INVITE_USED,           /* the invite was already used (409) */
+    AW_E_INVITE_EXPIRED,        /* the invite expired (410) */
+    AW_E_INVITE_REVOKED,        /* the invite was revoked by the admin (410) */
+    AW_E_SERVER_KEY_MISMATCH,   /* the server's enrollment key is not the one the token pins */
+    AW_E_HANDSHAKE,             /* an enrollment handshake message does not verify */
+    AW_E_SESSION_UNKNOWN,       /* no enrollment handshake in progress under that id (404) */
 
     /* Resource: the server refuses work to stay safe (fail closed) (200..299). */
     AW_E_BUSY = 200,   /* replay state full: refuse rather than forget live nonces */

@@ -53,6 +53,18 @@ static const result_info result_table[] = {
     {AW_E_METHOD, "method_not_allowed", "method not allowed on this resource"},
     {AW_E_CONFLICT, "conflict", "request conflicts with the current state"},
     {AW_E_TIMEOUT, "timeout", "the message was not received in time"},
+    {AW_E_TOKEN_INVALID, "token_invalid",
+     "enrollment token is mistyped (wrong length, character or checksum)"},
+    {AW_E_INVITE_UNKNOWN, "invite_unknown", "no such invite"},
+    {AW_E_INVITE_USED, "invite_used", "the invite was already used"},
+    {AW_E_INVITE_EXPIRED, "invite_expired", "the invite has expired"},
+    {AW_E_INVITE_REVOKED, "invite_revoked", "the invite was revoked"},
+    {AW_E_SERVER_KEY_MISMATCH, "server_key_mismatch",
+     "the server's enrollment key does not match the token's fingerprint"},
+    {AW_E_HANDSHAKE, "handshake_failed",
+     "enrollment handshake message does not verify (wrong token, tampered or substituted)"},
+    {AW_E_SESSION_UNKNOWN, "session_unknown",
+     "no enrollment handshake in progress under that session: start again"},
     {AW_E_BUSY, "busy", "replay state is full; request refused"},
     {AW_E_RATE_LIMITED, "rate_limited", "too many requests"},
     {AW_E_UNAVAILABLE, "unavailable", "upstream unavailable"},
@@ -122,17 +134,24 @@ int aw_result_peer_status(aw_result r)
         return 200;
     case AW_E_MALFORMED:
     case AW_E_FIELD_INVALID:
+    case AW_E_TOKEN_INVALID:
         return 400;
     case AW_E_FORBIDDEN:
         return 403;
     case AW_E_NOT_ROUTED:
+    case AW_E_INVITE_UNKNOWN:
+    case AW_E_SESSION_UNKNOWN:
         return 404;
     case AW_E_METHOD:
         return 405;
     case AW_E_TIMEOUT:
         return 408;
     case AW_E_CONFLICT:
+    case AW_E_INVITE_USED:
         return 409;
+    case AW_E_INVITE_EXPIRED:
+    case AW_E_INVITE_REVOKED:
+        return 410;
     case AW_E_TOO_LARGE:
         return 413;
     case AW_E_RATE_LIMITED:
