@@ -9,8 +9,11 @@
 #include <stdint.h>
 
 #include "authwire/bytes.h"
+#include "authwire/freshness.h"
 #include "authwire/message.h"
 #include "authwire/signature.h"
+#include "json.h"
+#include "store.h"
 
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1
@@ -28,6 +31,8 @@ int cli_init(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_request(int argc, char **argv);
 int cli_lab(int argc, char **argv);
+int cli_invite(int argc, char **argv);
+int cli_invites(int argc, char **argv);
 
 /* Prints "authwire: <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,5 +82,27 @@ int cli_message_operands(const char *cmd, int argc, char **argv, const char **fi
 
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);
+
+/* --alg and --mode values, and user names: 0, or print why (naming what is accepted) and
+ * return -1 (a usage error). */
+int cli_parse_alg(const char *cmd, const char *value, aw_alg *out);
+int cli_parse_mode(const char *cmd, const char *value, aw_fresh_mode *out);
+int cli_check_user_name(const char *cmd, const char *name);
+
+/* ---- data directories (authwire init --data DIR) ---- */
+
+/* Opens the store of data_dir, or prints why (naming the fix) and returns NULL. */
+aw_store *cli_open_store(const char *cmd, const char *data_dir);
+
+/* Reads data_dir/file (private_file: refused when group or others may read it) into a buffer
+ * the caller releases with aw_file_free; prints why and returns NULL on failure. */
+uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *file,
+                            bool private_file, size_t *len);
+
+/* t as UTC ISO 8601 into buf ("-" for 0); returns buf. */
+const char *cli_format_time(int64_t t, char *buf, size_t cap);
+
+/* Writes "key": t (unix seconds), or "key": null for 0 (it never happened). */
+void cli_json_time(aw_json_writer *jw, const char *key, int64_t t);
 
 #endif
