@@ -136,6 +136,11 @@ aw_result aw_x25519_public_from_pem(const char *pem, size_t len,
 #define AW_X25519_PRIVATE_LEN 32
 #define AW_X25519_SHARED_LEN  32
 
+/* The raw private key of a PEM X25519 private key (PKCS#8), for the Noise core.
+ * AW_E_KEY_INVALID when pem holds no X25519 private key. The caller wipes priv. */
+aw_result aw_x25519_private_from_pem(const char *pem, size_t len,
+                                     uint8_t priv[AW_X25519_PRIVATE_LEN]) AW_MUST_CHECK;
+
 /* The public key X25519(priv, 9) of a raw private key (clamped as RFC 7748 says). */
 aw_result aw_x25519_public_from_private(const uint8_t priv[AW_X25519_PRIVATE_LEN],
                                         uint8_t pub[AW_X25519_PUBLIC_LEN]) AW_MUST_CHECK;

@@ -7,7 +7,7 @@
  *   client                                             server
  *     KEY      <-  the server's X25519 public key (GET); checked against the fingerprint
  *     HELLO    ->  invite id, Noise NKpsk0 message 1   (-> psk, e, es)
- *     WELCOME  <-  session id, Noise message 2          (<- e, ee) carrying the parameters
+ *     WELCOME  <-  Noise message 2 (<- e, ee) carrying the session id and the parameters
  *     CONFIRM  ->  key confirmation under the split key (and an Ed25519 public key)
  *     DONE     <-  the commit, under the other split key
  *
@@ -38,17 +38,17 @@
 #include "authwire/result.h"
 #include "authwire/signature.h"
 
-#define AW_ENROLL_VERSION       1
-#define AW_INVITE_ID_LEN        16
-#define AW_INVITE_SECRET_LEN    32
-#define AW_ENROLL_FP_LEN        32 /* SHA-256 of the raw X25519 public key */
-#define AW_ENROLL_SESSION_LEN   16
-#define AW_ENROLL_KEY_LEN       32 /* PSKs and the derived HMAC user key */
-#define AW_ENROLL_TOKEN_TEXT    160 /* buffer for a token's text, NUL included */
-#define AW_ENROLL_NAME_MAX      64
-#define AW_ENROLL_CA_MAX        8192  /* the CA certificate PEM inside WELCOME */
-#define AW_ENROLL_FRAME_MAX     10240 /* the largest frame of either side */
-#define AW_ENROLL_DONE_MAX      64    /* the largest DONE frame */
+#define AW_ENROLL_VERSION     1
+#define AW_INVITE_ID_LEN      16
+#define AW_INVITE_SECRET_LEN  32
+#define AW_ENROLL_FP_LEN      32 /* SHA-256 of the raw X25519 public key */
+#define AW_ENROLL_SESSION_LEN 16
+#define AW_ENROLL_KEY_LEN     32  /* PSKs and the derived HMAC user key */
+#define AW_ENROLL_TOKEN_TEXT  160 /* buffer for a token's text, NUL included */
+#define AW_ENROLL_NAME_MAX    64
+#define AW_ENROLL_CA_MAX      8192  /* the CA certificate PEM inside WELCOME */
+#define AW_ENROLL_FRAME_MAX   10240 /* the largest frame of either side */
+#define AW_ENROLL_DONE_MAX    64    /* the largest DONE frame */
 
 /* ---- the token ------------------------------------------------------------------------ */
 
@@ -60,7 +60,8 @@ typedef struct aw_enroll_token {
 
 /* The token's text: "AW1" and the RFC 4648 base32 (no padding) of version | id | secret |
  * fingerprint | 4-byte checksum (SHA-256 prefix), NUL-terminated into out. */
-aw_result aw_enroll_token_encode(const aw_enroll_token *t, char out[AW_ENROLL_TOKEN_TEXT]) AW_MUST_CHECK;
+aw_result aw_enroll_token_encode(const aw_enroll_token *t,
+                                 char out[AW_ENROLL_TOKEN_TEXT]) AW_MUST_CHECK;
 /* Parses a token's text; either case, and spaces and '-' between characters, are accepted
  * (people type it). AW_E_TOKEN_INVALID for anything else, a wrong length or checksum. The
  * caller wipes *out. */
@@ -83,7 +84,7 @@ aw_result aw_enroll_rotate_psk(const char *name, const uint8_t *key, size_t key_
 typedef enum aw_enroll_frame_type {
     AW_ENROLL_KEY = 0,     /* server -> client: the static X25519 public key */
     AW_ENROLL_HELLO = 1,   /* client -> server: id | Noise message 1 */
-    AW_ENROLL_WELCOME = 2, /* server -> client: session | Noise message 2 */
+    AW_ENROLL_WELCOME = 2, /* server -> client: Noise message 2 (session | parameters) */
     AW_ENROLL_CONFIRM = 3, /* client -> server: id | session | confirmation */
     AW_ENROLL_DONE = 4,    /* server -> client: session | commit */
 } aw_enroll_frame_type;
@@ -92,7 +93,7 @@ typedef enum aw_enroll_frame_type {
 typedef struct aw_enroll_frame {
     aw_enroll_frame_type type;
     const uint8_t *id;      /* HELLO, CONFIRM: AW_INVITE_ID_LEN bytes (zero for rotation) */
-    const uint8_t *session; /* WELCOME, CONFIRM, DONE: AW_ENROLL_SESSION_LEN bytes */
+    const uint8_t *session; /* CONFIRM, DONE: AW_ENROLL_SESSION_LEN bytes */
     const uint8_t *key;     /* KEY: AW_X25519_PUBLIC_LEN bytes */
     const uint8_t *body;    /* the Noise or transport message */
     size_t body_len;
@@ -113,9 +114,10 @@ typedef struct aw_enroll_params {
     size_t ca_pem_len;
 } aw_enroll_params;
 
-/* The WELCOME payload's format, for the fuzz target and tests: parses plaintext into out
- * (ca_pem points into in). AW_E_MALFORMED. */
-aw_result aw_enroll_params_parse(const uint8_t *in, size_t len, aw_enroll_params *out) AW_MUST_CHECK;
+/* The parameters' format (the WELCOME payload after its 16-byte session id), for the fuzz
+ * target and tests: parses plaintext into out (ca_pem points into in). AW_E_MALFORMED. */
+aw_result aw_enroll_params_parse(const uint8_t *in, size_t len,
+                                 aw_enroll_params *out) AW_MUST_CHECK;
 
 /* What CONFIRM carries: the algorithm and, for Ed25519, the user's public key with a
  * signature over the handshake hash (proof that the client holds the private key). */
@@ -152,16 +154,16 @@ typedef struct aw_enroll_client {
 aw_result aw_enroll_client_init(aw_enroll_client *c, const aw_enroll_token *t) AW_MUST_CHECK;
 /* Starts a rotation of user name, whose current key is key (see aw_enroll_rotate_psk),
  * against the server enrollment key pinned at enrollment (its fingerprint). */
-aw_result aw_enroll_client_init_rotation(aw_enroll_client *c, const char *name,
-                                         const uint8_t *key, size_t key_len,
+aw_result aw_enroll_client_init_rotation(aw_enroll_client *c, const char *name, const uint8_t *key,
+                                         size_t key_len,
                                          const uint8_t fingerprint[AW_ENROLL_FP_LEN]) AW_MUST_CHECK;
 
 /* Reads the KEY frame and, only if its key matches the pinned fingerprint
  * (AW_E_SERVER_KEY_MISMATCH otherwise, and nothing is written), writes HELLO with the
  * ephemeral private key e (the caller makes it with aw_x25519_keypair and wipes it). */
 aw_result aw_enroll_client_hello(aw_enroll_client *c, const uint8_t *key_frame, size_t key_len,
-                                 const uint8_t e[AW_X25519_PRIVATE_LEN], uint8_t *out,
-                                 size_t cap, size_t *out_len) AW_MUST_CHECK;
+                                 const uint8_t e[AW_X25519_PRIVATE_LEN], uint8_t *out, size_t cap,
+                                 size_t *out_len) AW_MUST_CHECK;
 /* Reads WELCOME. On success the parameters are in c->params: the caller checks them (for
  * rotation: same name and algorithm) and makes an Ed25519 key if params.alg asks for one.
  * AW_E_HANDSHAKE when it does not verify, AW_E_MALFORMED. */
@@ -197,9 +199,9 @@ aw_result aw_enroll_key_frame(const uint8_t pub[AW_X25519_PUBLIC_LEN], uint8_t *
 
 /* The secrets of one side of a handshake the server answers. */
 typedef struct aw_enroll_server_keys {
-    const uint8_t *s;   /* static X25519 private key */
-    const uint8_t *e;   /* fresh ephemeral private key */
-    const uint8_t *psk; /* the invite's (or the rotation's) PSK */
+    const uint8_t *s;          /* static X25519 private key */
+    const uint8_t *e;          /* fresh ephemeral private key */
+    const uint8_t *psk;        /* the invite's (or the rotation's) PSK */
     const char *rotation_name; /* NULL for an invite; the user for a rotation */
 } aw_enroll_server_keys;
 

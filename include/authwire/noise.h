@@ -132,6 +132,14 @@ aw_result aw_noise_handshake_hash(const aw_noise_handshake *hs,
 aw_result aw_noise_split(aw_noise_handshake *hs, aw_noise_cipher *send,
                          aw_noise_cipher *recv) AW_MUST_CHECK;
 
+/* aw_noise_split plus a third output of the same HKDF(ck, zerolen, 3) into export_key: a
+ * secret bound to the whole handshake and independent of both cipher keys, for the
+ * application's own key schedule (enrollment derives the user key from it). The caller
+ * wipes export_key. */
+aw_result aw_noise_split_export(aw_noise_handshake *hs, aw_noise_cipher *send,
+                                aw_noise_cipher *recv,
+                                uint8_t export_key[AW_NOISE_HASH_LEN]) AW_MUST_CHECK;
+
 /* Wipes every secret; hs may be reused with aw_noise_handshake_init. */
 void aw_noise_handshake_wipe(aw_noise_handshake *hs);
 

@@ -565,7 +565,13 @@ aw_result aw_noise_handshake_hash(const aw_noise_handshake *hs, uint8_t out[AW_N
 
 aw_result aw_noise_split(aw_noise_handshake *hs, aw_noise_cipher *send, aw_noise_cipher *recv)
 {
-    uint8_t out[2 * AW_NOISE_HASH_LEN];
+    return aw_noise_split_export(hs, send, recv, NULL);
+}
+
+aw_result aw_noise_split_export(aw_noise_handshake *hs, aw_noise_cipher *send,
+                                aw_noise_cipher *recv, uint8_t export_key[AW_NOISE_HASH_LEN])
+{
+    uint8_t out[3 * AW_NOISE_HASH_LEN];
     uint8_t h[AW_NOISE_HASH_LEN];
     const aw_noise_pattern *p;
     size_t next;
@@ -575,7 +581,9 @@ aw_result aw_noise_split(aw_noise_handshake *hs, aw_noise_cipher *send, aw_noise
               AW_E_INVALID_ARG);
     /* A split state has no chaining key left: it cannot split twice. */
     AW_ENSURE(hs->ss.cs.has_key, AW_E_INVALID_ARG);
-    r = hkdf(hs->ss.ck, NULL, 0, out, 2);
+    /* HKDF's first two outputs do not depend on how many are asked for, so send and recv
+     * are exactly Split's; the third is independent of both. */
+    r = hkdf(hs->ss.ck, NULL, 0, out, export_key != NULL ? 3 : 2);
     if (r != AW_OK) {
         aw_wipe(out, sizeof(out));
         fail(hs);
@@ -587,6 +595,9 @@ aw_result aw_noise_split(aw_noise_handshake *hs, aw_noise_cipher *send, aw_noise
     } else {
         cipher_init(recv, out);
         cipher_init(send, out + AW_NOISE_HASH_LEN);
+    }
+    if (export_key != NULL) {
+        memcpy(export_key, out + 2 * AW_NOISE_HASH_LEN, AW_NOISE_HASH_LEN);
     }
     aw_wipe(out, sizeof(out));
     /* Keep only what is public now: the transcript hash and where we are. */

@@ -170,6 +170,27 @@ out:
     return r == AW_OK || r == AW_E_BUFFER_TOO_SMALL ? r : aw_ossl_fail(r);
 }
 
+aw_result aw_x25519_private_from_pem(const char *pem, size_t len,
+                                     uint8_t priv[AW_X25519_PRIVATE_LEN])
+{
+    aw_result r = AW_E_KEY_INVALID;
+    EVP_PKEY *pkey;
+    size_t priv_len = AW_X25519_PRIVATE_LEN;
+
+    AW_ENSURE(pem != NULL && priv != NULL, AW_E_INVALID_ARG);
+    AW_GUARD(aw_crypto_init());
+    pkey = aw_ossl_pem_read(pem, len, true);
+    if (pkey != NULL && EVP_PKEY_is_a(pkey, "X25519") &&
+        EVP_PKEY_get_raw_private_key(pkey, priv, &priv_len) == 1 &&
+        priv_len == AW_X25519_PRIVATE_LEN) {
+        r = AW_OK;
+    } else {
+        aw_wipe(priv, AW_X25519_PRIVATE_LEN);
+    }
+    EVP_PKEY_free(pkey);
+    return r == AW_OK ? AW_OK : aw_ossl_fail(r);
+}
+
 aw_result aw_x25519_public_from_pem(const char *pem, size_t len, uint8_t pub[AW_X25519_PUBLIC_LEN])
 {
     aw_result r = AW_E_KEY_INVALID;
