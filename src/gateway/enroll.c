@@ -365,8 +365,8 @@ static void answer_hello(gw_exchange *x, const aw_enroll_frame *f, const uint8_t
 /* The invite's state at now: AW_OK while pending, else why not (the order of redeem). */
 static aw_result invite_state(const aw_invite *inv, int64_t now)
 {
-    return inv->used_at != 0      ? AW_E_INVITE_USED
-           : inv->revoked_at != 0 ? AW_E_INVITE_REVOKED
+    return inv->used_at != 0        ? AW_E_INVITE_USED
+           : inv->revoked_at != 0   ? AW_E_INVITE_REVOKED
            : inv->expires_at <= now ? AW_E_INVITE_EXPIRED
                                     : AW_OK;
 }
@@ -381,9 +381,8 @@ static void enroll_hello(gw_exchange *x, const aw_enroll_frame *f)
         snprintf(x->enroll_user, sizeof(x->enroll_user), "%s", inv.name);
         r = invite_state(&inv, gw_now());
     }
-    if (r == AW_OK &&
-        gw_limit_count(&e->hello_limits, gw_limit_key('i', f->id, AW_INVITE_ID_LEN), 1) >
-            HELLO_LIMIT) {
+    if (r == AW_OK && gw_limit_count(&e->hello_limits, gw_limit_key('i', f->id, AW_INVITE_ID_LEN),
+                                     1) > HELLO_LIMIT) {
         r = AW_E_RATE_LIMITED;
         x->detail = "too many HELLOs for this invite";
     }
@@ -507,8 +506,8 @@ static aw_result request_frame(gw_exchange *x, bool rotation, aw_enroll_frame *f
         return AW_E_MALFORMED;
     }
     bool hello = f->type == AW_ENROLL_HELLO;
-    x->enroll_step = rotation ? (hello ? "rotate-hello" : "rotate-confirm")
-                              : (hello ? "hello" : "confirm");
+    x->enroll_step =
+        rotation ? (hello ? "rotate-hello" : "rotate-confirm") : (hello ? "hello" : "confirm");
     return AW_OK;
 }
 
@@ -548,7 +547,8 @@ void gw_enroll_handle(gw_exchange *x)
     }
 }
 
-/* ---- rotation --------------------------------------------------------------------------------- */
+/* ---- rotation ---------------------------------------------------------------------------------
+ */
 
 static void rotate_hello(gw_exchange *x, const aw_enroll_frame *f)
 {
