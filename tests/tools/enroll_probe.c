@@ -131,8 +131,7 @@ static int refused(const char *step, const answer *a)
 
 static int failed(const char *step, aw_result r)
 {
-    fprintf(stderr, "aw-enroll-probe: %s: %s (%s)\n", step, aw_result_reason(r),
-            aw_result_name(r));
+    fprintf(stderr, "aw-enroll-probe: %s: %s (%s)\n", step, aw_result_reason(r), aw_result_name(r));
     return r == AW_E_IO ? EXIT_NETWORK : EXIT_REFUSED;
 }
 
@@ -232,15 +231,16 @@ static aw_result make_confirm(aw_enroll_client *c, const answer *welcome, aw_ed2
 }
 
 /* Sends CONFIRM, again while the gateway cannot be reached, up to o->retry seconds. */
-static aw_result send_confirm(const char *url, const options *o, const uint8_t *confirm,
-                              size_t len, answer *a)
+static aw_result send_confirm(const char *url, const options *o, const uint8_t *confirm, size_t len,
+                              answer *a)
 {
     struct timespec start, now, pause = {0, 100 * 1000 * 1000};
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         aw_result r = http(url, o->cacert, confirm, len, a);
         clock_gettime(CLOCK_MONOTONIC, &now);
-        double spent = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        double spent =
+            (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
         if (r != AW_E_IO || spent >= o->retry) {
             return r;
         }
