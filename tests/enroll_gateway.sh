@@ -322,8 +322,11 @@ done
 [[ $few_rc == 1 ]] && grep -q 'HTTP 503 busy$' "$work/err" && ok || bad "a full session table: $(cat "$work/err")"
 
 start_gateway limited --demo-api --plain --enroll-rate-limit 3
-statuses=""
-for i in $(seq 8); do post "http://127.0.0.1:$port/.well-known/authwire/enroll" "$work/big"; statuses+="${answer%% *} "; done
+limited_url="http://127.0.0.1:$port/.well-known/authwire/enroll"
+# One curl sends them all within milliseconds (the limit counts per second).
+statuses=$(curl -s -o /dev/null -w '%{http_code} ' -H 'Expect:' --data-binary @"$work/big" \
+    "$limited_url" "$limited_url" "$limited_url" "$limited_url" "$limited_url" "$limited_url" \
+    "$limited_url" "$limited_url")
 [[ $statuses == 413* && $statuses == *429* ]] && ok || bad "enrollment POSTs per source: $statuses"
 
 # ---- metrics and the access log ---------------------------------------------------------------------
@@ -336,6 +339,17 @@ for t in "$alice_token" "$pam_token" "$crash_token"; do
     grep -qF "${t:3:40}" "$work"/*.log "$work"/*.err && bad "a token reached a log" || ok
 done
 kill -0 "$pid_en" && ok || bad "the gateway died"
+
+# Every gateway stops cleanly; in the sanitizer build (make test SAN=1) ASan, LeakSanitizer
+# and UBSan report into its stderr at the latest when it exits.
+for name in en tls few limited; do
+    pid_var=pid_$name
+    kill -TERM "${!pid_var}"
+    rc=0
+    wait "${!pid_var}" || rc=$?
+    [[ $rc == 0 ]] && ok || bad "$name: SIGTERM exit $rc"
+done
+grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error' "$work"/*.err && bad "sanitizer reports (above)" || ok
 
 echo "enroll_gateway: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
