@@ -13,24 +13,9 @@
 #   rotation: the old key works until the new one signs, then stops; revocation
 #   limits (per source, per invite, session table full), metrics, the access log
 set -uo pipefail
-aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
 probe=${AW_ENROLL_PROBE:?AW_ENROLL_PROBE must point at aw-enroll-probe}
-awd="$(dirname "$aw")/authwired"
-[[ -x "$awd" ]] || { echo "FATAL: $awd is missing" >&2; exit 1; }
-for tool in jq curl sha256sum xxd; do
-    command -v "$tool" >/dev/null || { echo "FATAL: $tool is not installed (make deps)" >&2; exit 1; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-data=$work/data
 # shellcheck source=support/gateway_lib.sh
-source "$(dirname "$0")/support/gateway_lib.sh"
+source "$(dirname "$0")/support/gateway_lib.sh" jq curl sha256sum xxd
 
 "$aw" init --data "$data" >/dev/null || { echo "FATAL: init failed"; exit 1; }
 start_gateway en --demo-api --plain
@@ -73,13 +58,6 @@ users() { "$aw" user list --data "$data" --json | jq --arg n "$1" '[.[] | select
 pending() {
     "$aw" invites --all --data "$data" --json |
         jq -e --arg id "$1" 'any(.[]; .id == $id and .state == "pending")' >/dev/null
-}
-
-req() { # req WANT_EXIT DESCRIPTION CREDENTIALS ARGS...
-    local want=$1 what=$2 cred=$3; shift 3
-    local rc=0
-    "$aw" request --credentials "$cred" "$@" >"$work/out" 2>"$work/err" || rc=$?
-    if [[ $rc -eq $want ]]; then ok; else bad "$what: exit $rc, want $want: $(cat "$work/err")"; fi
 }
 
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m {print $2}'; }

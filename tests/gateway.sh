@@ -4,31 +4,8 @@
 # freshness mode; every rejection reason produced for real and checked in the access log;
 # response tampering seen by the client; kill -9 and restart; bad input.
 set -uo pipefail
-aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
-awd="$(dirname "$aw")/authwired"
-[[ -x "$awd" ]] || { echo "FATAL: $awd is missing" >&2; exit 1; }
-for tool in socat jq sqlite3 curl; do
-    command -v "$tool" >/dev/null || { echo "FATAL: $tool is not installed (make deps)" >&2; exit 1; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-data=$work/data
 # shellcheck source=support/gateway_lib.sh
-source "$(dirname "$0")/support/gateway_lib.sh"
-
-# req WANT_EXIT DESCRIPTION CREDENTIALS ARGS...: authwire request, stdout in $work/out.
-req() {
-    local want=$1 what=$2 cred=$3; shift 3
-    local rc=0
-    "$aw" request --credentials "$cred" "$@" >"$work/out" 2>"$work/err" || rc=$?
-    if [[ $rc -eq $want ]]; then ok; else bad "$what: exit $rc, want $want"; cat "$work/err"; fi
-}
+source "$(dirname "$0")/support/gateway_lib.sh" socat jq sqlite3 curl
 
 # ---- set-up -----------------------------------------------------------------------------
 "$aw" init --data "$data" >/dev/null || { echo "FATAL: init failed"; exit 1; }

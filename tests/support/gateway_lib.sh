@@ -1,6 +1,23 @@
-# Helpers the gateway tests source (tests/gateway.sh, tests/enroll_gateway.sh). The caller
-# sets: work (its scratch directory), data (the data directory), awd (the authwired binary)
-# and an array pids (every process it starts, killed by its cleanup).
+# What the gateway tests share (tests/gateway.sh, tests/enroll_gateway.sh), sourced with
+# the tools the test needs: `source support/gateway_lib.sh jq curl`. It sets aw (the
+# authwire command, from $AUTHWIRE) and awd (authwired next to it), work (a scratch directory
+# removed at exit), data ($work/data, not yet made) and pids (every process the test starts
+# goes there: killed at exit).
+aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
+awd="$(dirname "$aw")/authwired"
+[[ -x "$awd" ]] || { echo "FATAL: $awd is missing" >&2; exit 1; }
+for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "FATAL: $tool is not installed (make deps)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+data=$work/data
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -45,6 +62,15 @@ wait_port() {
     done
     echo "FATAL: nothing listens on port $1" >&2
     exit 1
+}
+
+# req WANT_EXIT DESCRIPTION CREDENTIALS ARGS...: authwire request, stdout in $work/out,
+# stderr in $work/err.
+req() {
+    local want=$1 what=$2 cred=$3; shift 3
+    local rc=0
+    "$aw" request --credentials "$cred" "$@" >"$work/out" 2>"$work/err" || rc=$?
+    if [[ $rc -eq $want ]]; then ok; else bad "$what: exit $rc, want $want: $(cat "$work/err")"; fi
 }
 
 # last_reason LOG: the reason of the last access-log line.
