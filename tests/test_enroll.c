@@ -257,8 +257,8 @@ static aw_result confirm_forged(aw_enroll_client *c, const uint8_t *plain, size_
     rn->confirm[1] = AW_ENROLL_CONFIRM;
     memcpy(rn->confirm + 2, c->id, 16);
     memcpy(rn->confirm + 18, c->session, 16);
-    aw_result r = aw_noise_encrypt(&c->send, c->h, sizeof(c->h), plain, plain_len,
-                                   rn->confirm + 34, sizeof(rn->confirm) - 34, &ct_len);
+    aw_result r = aw_noise_encrypt(&c->send, c->h, sizeof(c->h), plain, plain_len, rn->confirm + 34,
+                                   sizeof(rn->confirm) - 34, &ct_len);
     rn->confirm_len = 34 + ct_len;
     return r;
 }
@@ -307,8 +307,7 @@ static void test_proof_of_possession(void)
         CHECK_OK(confirm_forged(&c, plain, plain_len, &rn));
         CHECK_RESULT(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn), want);
         /* A failed session is dead: nothing more is accepted in it. */
-        CHECK_RESULT(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn),
-                     AW_E_INVALID_ARG);
+        CHECK_RESULT(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn), AW_E_INVALID_ARG);
         aw_enroll_client_wipe(&c);
         aw_enroll_server_wipe(&st);
     }
@@ -529,8 +528,7 @@ static void test_order(void)
     CHECK_OK(aw_enroll_client_init(&c, &t));
     CHECK_OK(client_hello(&c, &rn));
     /* The server is given its own KEY, or the client's HELLO as a WELCOME, and so on. */
-    CHECK_RESULT(server_welcome(&srv, &st, psk, NULL, rn.key, rn.key_len, &p, &rn),
-                 AW_E_MALFORMED);
+    CHECK_RESULT(server_welcome(&srv, &st, psk, NULL, rn.key, rn.key_len, &p, &rn), AW_E_MALFORMED);
     CHECK_RESULT(aw_enroll_client_welcome(&c, rn.hello, rn.hello_len), AW_E_MALFORMED);
     CHECK_OK(aw_enroll_client_init(&c, &t));
     CHECK_OK(client_hello(&c, &rn));
@@ -671,11 +669,14 @@ static void test_low_order(void)
 
 /* ---- the worked example ----------------------------------------------------------------- */
 
-static void hex_print(const char *label, const uint8_t *b, size_t n)
+/* Appends "label (n bytes):" and the hex, 32 bytes a line, as docs/PROTOCOL.md shows it. */
+static void hex_append(char *out, size_t cap, const char *label, const uint8_t *b, size_t n)
 {
-    printf("%s (%zu bytes):\n", label, n);
-    for (size_t i = 0; i < n; i++) {
-        printf("%02x%s", b[i], (i % 32 == 31 || i + 1 == n) ? "\n" : "");
+    size_t at = strlen(out);
+    at += (size_t)snprintf(out + at, cap - at, "%s (%zu bytes):\n", label, n);
+    for (size_t i = 0; i < n && at + 4 < cap; i++) {
+        at += (size_t)snprintf(out + at, cap - at, "%02x%s", b[i],
+                               (i % 32 == 31 || i + 1 == n) ? "\n" : "");
     }
 }
 
@@ -718,8 +719,8 @@ static void test_example(void)
                                     &rn.hello_len));
     CHECK_OK(aw_enroll_frame_parse(rn.hello, rn.hello_len, &f));
     aw_enroll_server_keys keys = {s, e_s, psk, NULL};
-    CHECK_OK(aw_enroll_server_welcome(&st, &f, &keys, session, &p, rn.welcome,
-                                      sizeof(rn.welcome), &rn.welcome_len));
+    CHECK_OK(aw_enroll_server_welcome(&st, &f, &keys, session, &p, rn.welcome, sizeof(rn.welcome),
+                                      &rn.welcome_len));
     CHECK_OK(aw_enroll_client_welcome(&c, rn.welcome, rn.welcome_len));
     CHECK_OK(aw_enroll_client_confirm(&c, NULL, rn.confirm, sizeof(rn.confirm), &rn.confirm_len));
     CHECK_OK(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn));
@@ -728,17 +729,25 @@ static void test_example(void)
     CHECK_OK(aw_enroll_server_user_key(&st, key_s));
     CHECK(memcmp(key, key_s, 32) == 0);
 
+    static char example[4096];
+    snprintf(example, sizeof(example), "token: %s\n", text);
+    hex_append(example, sizeof(example), "psk", psk, 32);
+    hex_append(example, sizeof(example), "KEY", rn.key, rn.key_len);
+    hex_append(example, sizeof(example), "HELLO", rn.hello, rn.hello_len);
+    hex_append(example, sizeof(example), "WELCOME", rn.welcome, rn.welcome_len);
+    hex_append(example, sizeof(example), "handshake hash", c.h, 32);
+    hex_append(example, sizeof(example), "CONFIRM", rn.confirm, rn.confirm_len);
+    hex_append(example, sizeof(example), "DONE", rn.done, rn.done_len);
+    hex_append(example, sizeof(example), "user key", key, 32);
     if (getenv("AW_PRINT_EXAMPLE") != NULL) {
-        printf("token: %s\n", text);
-        hex_print("psk", psk, 32);
-        hex_print("KEY", rn.key, rn.key_len);
-        hex_print("HELLO", rn.hello, rn.hello_len);
-        hex_print("WELCOME", rn.welcome, rn.welcome_len);
-        hex_print("handshake hash", c.h, 32);
-        hex_print("CONFIRM", rn.confirm, rn.confirm_len);
-        hex_print("DONE", rn.done, rn.done_len);
-        hex_print("user key", key, 32);
+        fputs(example, stdout);
     }
+    /* The documented example is these very bytes (AW_PRINT_EXAMPLE=1 prints them anew). */
+    size_t doc_len = 0;
+    char *doc = (char *)aw_test_read_file(AW_SOURCE_DIR "/docs/PROTOCOL.md", &doc_len);
+    CHECK_MSG(strstr(doc, example) != NULL,
+              "docs/PROTOCOL.md's worked example differs from these bytes:\n%s", example);
+    free(doc);
     aw_enroll_client_wipe(&c);
     aw_enroll_server_wipe(&st);
 }
