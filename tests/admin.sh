@@ -174,7 +174,8 @@ check 0 "list again" -- "$aw" user list --data "$d"
 if command -v sqlite3 >/dev/null; then
     [[ $(sqlite3 "$d/authwire.db" 'PRAGMA integrity_check') == ok ]] && ok || bad "integrity_check"
     key_hex=$(jq -r .key "$work/alice.json" | base64 -d | od -An -tx1 | tr -d ' \n')
-    ! sqlite3 "$d/authwire.db" 'SELECT hex(sealed_key) FROM users' | tr 'A-F' 'a-f' | grep -q "$key_hex" &&
+    # grep -c, not -q: an early exit would SIGPIPE the pipeline and, under pipefail, pass.
+    [[ $(sqlite3 "$d/authwire.db" 'SELECT hex(sealed_key) FROM users' | tr 'A-F' 'a-f' | grep -c "$key_hex") -eq 0 ]] &&
         ok || bad "alice's key is in the database in clear"
 fi
 
