@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config clang llvm libclang-rt-dev lld
-    libssl-dev openssl libevent-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
+    libssl-dev openssl libevent-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 libqrencode-dev
     nodejs npm jq clang-format gnuplot-nox
     socat curl wrk nginx-light valgrind
 )

@@ -2,54 +2,21 @@
  * $TMPDIR: users added, read, listed and revoked; names; EXISTS / NOT_FOUND; monotonic
  * high-water marks; the users generation; sealing (a key moved to another row, a database
  * without its master key); two connections; file modes; the integrity check. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "authwire/crypto.h"
 #include "check.h"
+#include "fixture.h"
 #include "store.h"
-
-static char g_root[256];
-
-static const char *dir_path(const char *name)
-{
-    static char path[2][512];
-    static int which;
-    which ^= 1;
-    snprintf(path[which], sizeof(path[which]), "%s/%s", g_root, name);
-    return path[which];
-}
-
-static void run(const char *cmd)
-{
-    if (system(cmd) != 0) {
-        aw_test_fail(__FILE__, __LINE__, "command failed: %s", cmd);
-    }
-}
 
 static unsigned mode_of(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0xffff;
-}
-
-static aw_user make_user(const char *name, aw_alg alg, aw_fresh_mode mode, uint8_t fill)
-{
-    aw_user u;
-    memset(&u, 0, sizeof(u));
-    snprintf(u.name, sizeof(u.name), "%s", name);
-    u.alg = alg;
-    u.mode = mode;
-    u.key_len = 32;
-    memset(u.key, fill, u.key_len);
-    u.created_at = 1700000000;
-    return u;
 }
 
 static void test_names(void)
@@ -115,9 +82,9 @@ static aw_result stop_at_first(const aw_user *u, void *arg)
 
 static void test_users(aw_store *s)
 {
-    aw_user alice = make_user("alice", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xa1);
-    aw_user bob = make_user("bob", AW_ALG_ED25519, AW_FRESH_SEQUENCE, 0xb0);
-    aw_user carol = make_user("carol", AW_ALG_HMAC_SHA256, AW_FRESH_CHALLENGE, 0xc0);
+    aw_user alice = aw_test_user("alice", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xa1);
+    aw_user bob = aw_test_user("bob", AW_ALG_ED25519, AW_FRESH_SEQUENCE, 0xb0);
+    aw_user carol = aw_test_user("carol", AW_ALG_HMAC_SHA256, AW_FRESH_CHALLENGE, 0xc0);
     aw_user got;
 
     CHECK_OK(aw_store_user_add(s, &bob));
@@ -142,19 +109,19 @@ static void test_users(aw_store *s)
     CHECK_RESULT(aw_store_user_get(s, NULL, &got), AW_E_NOT_FOUND);
 
     /* Invalid users are refused before anything is stored. */
-    aw_user bad = make_user("-bad", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
+    aw_user bad = aw_test_user("-bad", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("short", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
+    bad = aw_test_user("short", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
     bad.key_len = 15;
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("edlong", AW_ALG_ED25519, AW_FRESH_TIMESTAMP, 1);
+    bad = aw_test_user("edlong", AW_ALG_ED25519, AW_FRESH_TIMESTAMP, 1);
     bad.key_len = 33;
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("noalg", AW_ALG_NONE, AW_FRESH_TIMESTAMP, 1);
+    bad = aw_test_user("noalg", AW_ALG_NONE, AW_FRESH_TIMESTAMP, 1);
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("nomode", AW_ALG_HMAC_SHA256, (aw_fresh_mode)7, 1);
+    bad = aw_test_user("nomode", AW_ALG_HMAC_SHA256, (aw_fresh_mode)7, 1);
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("bigseq", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 1);
+    bad = aw_test_user("bigseq", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 1);
     bad.seq_high_water = (uint64_t)INT64_MAX + 1;
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
     CHECK_RESULT(aw_store_user_get(s, "short", &got), AW_E_NOT_FOUND);
@@ -218,7 +185,7 @@ static void test_high_water(aw_store *s)
 static void test_generation(aw_store *s, aw_store *other)
 {
     uint64_t g0, g1, g2, g3, seen;
-    aw_user dave = make_user("dave", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 0xd0);
+    aw_user dave = aw_test_user("dave", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 0xd0);
 
     CHECK_OK(aw_store_users_generation(s, &g0));
     CHECK_OK(aw_store_users_generation(s, &g1));
@@ -250,7 +217,7 @@ static void test_generation(aw_store *s, aw_store *other)
 
 static void test_two_connections(aw_store *s, aw_store *other)
 {
-    aw_user erin = make_user("erin", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe0);
+    aw_user erin = aw_test_user("erin", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe0);
     aw_user got;
     int64_t created;
 
@@ -270,61 +237,47 @@ static void test_two_connections(aw_store *s, aw_store *other)
     aw_user_wipe(&got);
 }
 
-/* Edits the database behind the store's back with the sqlite3 library. */
-static void db_exec(const char *data_dir, const char *sql)
-{
-    char path[1024];
-    sqlite3 *db = NULL;
-    snprintf(path, sizeof(path), "%s/authwire.db", data_dir);
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char *err = NULL;
-    CHECK_MSG(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err ? err : "?");
-    sqlite3_free(err);
-    sqlite3_close(db);
-}
-
 static void test_sealing(const char *data_dir, aw_store *s)
 {
     aw_user got;
     char cmd[4096];
 
     /* alice's sealed key copied onto bob's row: it does not open under bob's name. */
-    db_exec(data_dir, "UPDATE users SET sealed_key = (SELECT sealed_key FROM users WHERE "
-                      "name = 'alice'), alg = 1 WHERE name = 'bob'");
+    aw_test_db_exec(data_dir, "UPDATE users SET sealed_key = (SELECT sealed_key FROM users WHERE "
+                              "name = 'alice'), alg = 1 WHERE name = 'bob'");
     CHECK_RESULT(aw_store_user_get(s, "bob", &got), AW_E_CORRUPT);
     CHECK(got.key_len == 0);
     CHECK(strstr(aw_store_last_error(s), "does not unseal") != NULL);
     /* Switching a row's algorithm breaks it too (the algorithm is in the associated data). */
-    db_exec(data_dir, "UPDATE users SET alg = 2 WHERE name = 'alice'");
+    aw_test_db_exec(data_dir, "UPDATE users SET alg = 2 WHERE name = 'alice'");
     CHECK_RESULT(aw_store_user_get(s, "alice", &got), AW_E_CORRUPT);
-    db_exec(data_dir, "UPDATE users SET alg = 1 WHERE name = 'alice'");
+    aw_test_db_exec(data_dir, "UPDATE users SET alg = 1 WHERE name = 'alice'");
     CHECK_OK(aw_store_user_get(s, "alice", &got));
     aw_user_wipe(&got);
     CHECK(aw_store_last_error(s)[0] == '\0');
     /* One flipped byte in a sealed key. */
-    db_exec(data_dir, "UPDATE users SET sealed_key = zeroblob(44) WHERE name = 'carol'");
+    aw_test_db_exec(data_dir, "UPDATE users SET sealed_key = zeroblob(44) WHERE name = 'carol'");
     CHECK_RESULT(aw_store_user_get(s, "carol", &got), AW_E_CORRUPT);
     /* Values no authwire wrote. */
-    db_exec(data_dir, "UPDATE users SET mode = 9 WHERE name = 'dave'");
+    aw_test_db_exec(data_dir, "UPDATE users SET mode = 9 WHERE name = 'dave'");
     CHECK_RESULT(aw_store_user_get(s, "dave", &got), AW_E_CORRUPT);
 
     /* A stolen copy of the database: without master.key it does not open, and with another
      * master key no user key comes out. */
-    const char *stolen = dir_path("stolen");
+    const char *stolen = aw_test_path("stolen");
     /* The thief takes the write-ahead log too: it holds the latest commits. */
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s/authwire.db' '%s/authwire.db-wal' '%s/'",
              stolen, data_dir, data_dir, stolen);
-    run(cmd);
+    aw_test_run(cmd);
     aw_store *t = NULL;
     CHECK_RESULT(aw_store_open(stolen, &t), AW_E_NOT_FOUND);
     CHECK(t == NULL);
-    const char *fresh = dir_path("fresh");
+    const char *fresh = aw_test_path("fresh");
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", fresh);
-    run(cmd);
+    aw_test_run(cmd);
     CHECK_OK(aw_store_create(fresh));
     snprintf(cmd, sizeof(cmd), "cp -p '%s/master.key' '%s/'", fresh, stolen);
-    run(cmd);
+    aw_test_run(cmd);
     CHECK_OK(aw_store_open(stolen, &t));
     CHECK_RESULT(aw_store_user_get(t, "alice", &got), AW_E_CORRUPT);
     CHECK_RESULT(aw_store_user_get(t, "erin", &got), AW_E_CORRUPT);
@@ -346,16 +299,16 @@ static void test_files_and_errors(const char *data_dir)
 
     /* Creating again is refused and changes nothing. */
     CHECK_RESULT(aw_store_create(data_dir), AW_E_EXISTS);
-    CHECK_RESULT(aw_store_create(dir_path("no-such-dir")), AW_E_NOT_FOUND);
+    CHECK_RESULT(aw_store_create(aw_test_path("no-such-dir")), AW_E_NOT_FOUND);
     /* A directory never initialised. */
-    const char *empty = dir_path("empty");
+    const char *empty = aw_test_path("empty");
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", empty);
-    run(cmd);
+    aw_test_run(cmd);
     CHECK_RESULT(aw_store_open(empty, &s), AW_E_NOT_FOUND);
     /* A database without schema (a create that died half-way) is not initialised either. */
     snprintf(cmd, sizeof(cmd), "touch '%s/authwire.db' && chmod 600 '%s/authwire.db'", empty,
              empty);
-    run(cmd);
+    aw_test_run(cmd);
     CHECK_RESULT(aw_store_create(empty), AW_E_EXISTS);
     snprintf(path, sizeof(path), "%s/master.key", empty);
     CHECK(access(path, F_OK) != 0); /* the failed create left no master key */
@@ -367,20 +320,20 @@ static void test_files_and_errors(const char *data_dir)
     chmod(path, 0604);
     CHECK_RESULT(aw_store_open(data_dir, &s), AW_E_FORBIDDEN);
     chmod(path, 0600);
-    const char *cut = dir_path("cut");
+    const char *cut = aw_test_path("cut");
     snprintf(cmd, sizeof(cmd),
              "mkdir -p '%s' && cp '%s/authwire.db' '%s/' && head -c 31 '%s' > '%s/master.key' "
              "&& chmod 600 '%s/master.key'",
              cut, data_dir, cut, path, cut, cut);
-    run(cmd);
+    aw_test_run(cmd);
     CHECK_RESULT(aw_store_open(cut, &s), AW_E_CORRUPT);
 
     /* A schema from a newer authwire is not misread. */
-    const char *newer = dir_path("newer");
+    const char *newer = aw_test_path("newer");
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", newer);
-    run(cmd);
+    aw_test_run(cmd);
     CHECK_OK(aw_store_create(newer));
-    db_exec(newer, "PRAGMA user_version = 2");
+    aw_test_db_exec(newer, "PRAGMA user_version = 99");
     CHECK_RESULT(aw_store_open(newer, &s), AW_E_STORE);
     CHECK(s == NULL);
 }
@@ -393,13 +346,13 @@ static void test_integrity(const char *data_dir)
     aw_store_close(s);
 
     /* Garbage in the middle of a copy of the database file: the check says corrupt. */
-    const char *broken = dir_path("broken");
+    const char *broken = aw_test_path("broken");
     char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "mkdir -p '%s' && cp -p '%s/master.key' '%s/' && sqlite3 '%s/authwire.db' "
              "\"VACUUM INTO '%s/authwire.db'\" && chmod 600 '%s/authwire.db'",
              broken, data_dir, broken, data_dir, broken, broken);
-    run(cmd);
+    aw_test_run(cmd);
     char path[1024];
     snprintf(path, sizeof(path), "%s/authwire.db", broken);
     FILE *f = fopen(path, "r+b");
@@ -424,13 +377,8 @@ static void test_integrity(const char *data_dir)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_root, sizeof(g_root), "%s/aw-store-XXXXXX", tmp != NULL ? tmp : "/tmp");
-    if (mkdtemp(g_root) == NULL) {
-        fprintf(stderr, "FATAL: mkdtemp: %s\n", strerror(errno));
-        return 1;
-    }
-    const char *data_dir = dir_path("data");
+    aw_test_scratch("aw-store");
+    const char *data_dir = aw_test_path("data");
     char data[512];
     snprintf(data, sizeof(data), "%s", data_dir);
     CHECK(mkdir(data, 0700) == 0);
@@ -454,8 +402,6 @@ int main(void)
     test_files_and_errors(data);
     test_integrity(data);
 
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_root);
-    run(cmd);
+    aw_test_cleanup();
     return aw_test_finish("test_store");
 }

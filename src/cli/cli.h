@@ -4,13 +4,17 @@
 #ifndef AUTHWIRE_CLI_H
 #define AUTHWIRE_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "authwire/bytes.h"
+#include "authwire/freshness.h"
 #include "authwire/message.h"
 #include "authwire/signature.h"
+#include "json.h"
+#include "store.h"
 
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1
@@ -28,6 +32,8 @@ int cli_init(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_request(int argc, char **argv);
 int cli_lab(int argc, char **argv);
+int cli_invite(int argc, char **argv);
+int cli_invites(int argc, char **argv);
 
 /* Prints "authwire: <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,5 +83,42 @@ int cli_message_operands(const char *cmd, int argc, char **argv, const char **fi
 
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);
+
+/* The admin subcommands' long options are numbered from CLI_OPT_FIRST; a command accepts the
+ * bit set CLI_TAKES(opt) | ... of them. */
+#define CLI_OPT_FIRST  256
+#define CLI_TAKES(opt) (1u << ((opt)-CLI_OPT_FIRST))
+
+/* The next option of argv by getopt_long ("h" and options; set optind = 1 first): its value,
+ * 0 after the last, or -1 when the caller must return *rc: after --help (printed on stdout,
+ * *rc 0) or an unknown option or one outside takes (the reason printed, *rc 2). */
+int cli_next_option(int argc, char **argv, const char *cmd, const char *help,
+                    const struct option *options, unsigned takes, int *rc);
+
+/* After the options: the user name operand into *name (unless name is NULL), then no other
+ * operand, and data (--data DIR) given. 0, or print why and return -1 (a usage error). */
+int cli_operands(const char *cmd, int argc, char **argv, const char **name, const char *data);
+
+/* --alg and --mode values, and user names: 0, or print why (naming what is accepted) and
+ * return -1 (a usage error). */
+int cli_parse_alg(const char *cmd, const char *value, aw_alg *out);
+int cli_parse_mode(const char *cmd, const char *value, aw_fresh_mode *out);
+int cli_check_user_name(const char *cmd, const char *name);
+
+/* ---- data directories (authwire init --data DIR) ---- */
+
+/* Opens the store of data_dir, or prints why (naming the fix) and returns NULL. */
+aw_store *cli_open_store(const char *cmd, const char *data_dir);
+
+/* Reads data_dir/file (private_file: refused when group or others may read it) into a buffer
+ * the caller releases with aw_file_free; prints why and returns NULL on failure. */
+uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *file,
+                            bool private_file, size_t *len);
+
+/* t as UTC ISO 8601 into buf ("-" for 0); returns buf. */
+const char *cli_format_time(int64_t t, char *buf, size_t cap);
+
+/* Writes "key": t (unix seconds), or "key": null for 0 (it never happened). */
+void cli_json_time(aw_json_writer *jw, const char *key, int64_t t);
 
 #endif

@@ -5,9 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authwire/crypto.h"
 #include "cli.h"
+#include "datadir.h"
+#include "files.h"
+#include "json.h"
+#include "store.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -244,4 +249,152 @@ int cli_message_operands(const char *cmd, int argc, char **argv, const char **fi
         return -1;
     }
     return 0;
+}
+
+aw_store *cli_open_store(const char *cmd, const char *data_dir)
+{
+    aw_store *s = NULL;
+    aw_result r = aw_store_open(data_dir, &s);
+    switch (r) {
+    case AW_OK:
+        return s;
+    case AW_E_NOT_FOUND:
+        cli_error(cmd, "%s is not an authwire data directory (run 'authwire init --data %s')",
+                  data_dir, data_dir);
+        break;
+    case AW_E_FORBIDDEN:
+        cli_error(cmd,
+                  "%s/" AW_DATA_MASTER_KEY " may be read by group or others; refusing to use "
+                  "it (chmod 600 it, and consider the keys exposed)",
+                  data_dir);
+        break;
+    case AW_E_CORRUPT:
+        cli_error(cmd, "%s/" AW_DATA_MASTER_KEY " is damaged (it must hold 32 bytes)", data_dir);
+        break;
+    default:
+        cli_error(cmd, "cannot open the store in %s: %s", data_dir,
+                  r == AW_E_IO ? strerror(errno) : aw_result_reason(r));
+        break;
+    }
+    return NULL;
+}
+
+uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *file,
+                            bool private_file, size_t *len)
+{
+    char path[4096];
+    uint8_t *data = NULL;
+    aw_result r;
+    if (aw_data_path(data_dir, file, path, sizeof(path)) != AW_OK) {
+        cli_error(cmd, "path too long: %s", data_dir);
+        return NULL;
+    }
+    r = aw_file_read(path, 1u << 20, private_file ? AW_FILE_PRIVATE : 0, &data, len);
+    if (r == AW_E_FORBIDDEN) {
+        cli_error(cmd, "%s may be read by group or others; refusing to use it (chmod 600 it)",
+                  path);
+    } else if (r != AW_OK) {
+        cli_error(cmd, "cannot read %s: %s", path,
+                  r == AW_E_IO || r == AW_E_NOT_FOUND ? strerror(errno) : aw_result_reason(r));
+    }
+    return r == AW_OK ? data : NULL;
+}
+
+const char *cli_format_time(int64_t t, char *buf, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(buf, cap, "%s", t == 0 ? "-" : "?");
+    }
+    return buf;
+}
+
+int cli_next_option(int argc, char **argv, const char *cmd, const char *help,
+                    const struct option *options, unsigned takes, int *rc)
+{
+    int c = getopt_long(argc, argv, "h", options, NULL);
+    *rc = CLI_EXIT_USAGE;
+    if (c == -1) {
+        return 0;
+    }
+    if (c == 'h') {
+        fputs(help, stdout);
+        *rc = CLI_EXIT_OK;
+        return -1;
+    }
+    if (c < CLI_OPT_FIRST) { /* getopt_long printed what was wrong */
+        fputs(help, stderr);
+        return -1;
+    }
+    if ((takes & CLI_TAKES(c)) == 0) {
+        cli_error(cmd, "option %s does not apply here", argv[optind - 1]);
+        return -1;
+    }
+    return c;
+}
+
+int cli_operands(const char *cmd, int argc, char **argv, const char **name, const char *data)
+{
+    if (name != NULL) {
+        if (optind >= argc) {
+            cli_error(cmd, "NAME is required (see --help)");
+            return -1;
+        }
+        *name = argv[optind++];
+        if (cli_check_user_name(cmd, *name) != 0) {
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (data == NULL || data[0] == '\0') {
+        cli_error(cmd, "--data DIR is required");
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_alg(const char *cmd, const char *value, aw_alg *out)
+{
+    *out = aw_alg_from_name(aw_span_cstr(value));
+    if (*out == AW_ALG_NONE) {
+        cli_error(cmd, "unknown --alg '%s' (hmac-sha256 or ed25519)", value);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_mode(const char *cmd, const char *value, aw_fresh_mode *out)
+{
+    if (!aw_fresh_mode_from_name(aw_span_cstr(value), out)) {
+        cli_error(cmd, "unknown --mode '%s' (timestamp, sequence or challenge)", value);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_check_user_name(const char *cmd, const char *name)
+{
+    if (!aw_user_name_valid(name)) {
+        cli_error(cmd,
+                  "invalid user name '%s': 1..64 characters of A-Z a-z 0-9 . _ -, starting "
+                  "with a letter or digit",
+                  name);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_json_time(aw_json_writer *jw, const char *key, int64_t t)
+{
+    aw_json_key(jw, key);
+    if (t != 0) {
+        aw_json_int(jw, t);
+    } else {
+        aw_json_null(jw);
+    }
 }

@@ -12,6 +12,8 @@ static const cli_command commands[] = {
     {"init", "create a gateway data directory (database, master key, server keys, local CA)",
      cli_init},
     {"user", "add, list and revoke users; issue mTLS client certificates", cli_user},
+    {"invite", "make a one-time enrollment invite (prints its token), or revoke one", cli_invite},
+    {"invites", "list enrollment invites", cli_invites},
     {"request", "send a signed request to the gateway and verify its answer (curl-like)",
      cli_request},
     {"lab", "the MAC lab: weak MAC constructions attacked for real, measured against the bounds",

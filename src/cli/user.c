@@ -53,7 +53,9 @@ static const char add_help[] =
 static const char list_help[] = "usage: authwire user list --data DIR [--json]\n"
                                 "\n"
                                 "Lists every user: name, algorithm, freshness mode, creation\n"
-                                "and revocation times (UTC) and the sequence high-water mark.\n"
+                                "and revocation times (UTC), the key rotation state (rotating\n"
+                                "since: a new key waits for confirmation; rotated: when the\n"
+                                "last new key took over) and the sequence high-water mark.\n"
                                 "\n"
                                 "  --data DIR   the data directory\n"
                                 "  --json       a JSON array instead of a table\n"
@@ -81,7 +83,7 @@ static const char cert_help[] =
     "  -h, --help        this help\n";
 
 enum {
-    OPT_DATA = 256,
+    OPT_DATA = CLI_OPT_FIRST,
     OPT_OUT,
     OPT_ALG,
     OPT_MODE,
@@ -117,9 +119,6 @@ typedef struct user_opts {
     bool json;
 } user_opts;
 
-/* Which options each command takes (bits of 1 << (opt - OPT_DATA)). */
-#define TAKES(opt) (1u << ((opt)-OPT_DATA))
-
 /* Parses argv for one command; returns -1 (exit now with *rc) or 0. */
 static int parse(int argc, char **argv, const char *cmd, const char *help, unsigned takes,
                  bool wants_name, user_opts *o, int *rc)
@@ -130,13 +129,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
     o->url = DEFAULT_URL;
     o->alg = AW_ALG_HMAC_SHA256;
     o->mode = AW_FRESH_TIMESTAMP;
-    *rc = CLI_EXIT_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", user_options, NULL)) != -1) {
-        if (c >= OPT_DATA && (takes & TAKES(c)) == 0) {
-            cli_error(cmd, "option %s does not apply here", argv[optind - 1]);
-            return -1;
-        }
+    while ((c = cli_next_option(argc, argv, cmd, help, user_options, takes, rc)) > 0) {
         switch (c) {
         case OPT_DATA:
             o->data = optarg;
@@ -158,110 +152,31 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
             o->url = optarg;
             break;
         case OPT_ALG:
-            o->alg = aw_alg_from_name(aw_span_cstr(optarg));
-            if (o->alg == AW_ALG_NONE) {
-                cli_error(cmd, "unknown --alg '%s' (hmac-sha256 or ed25519)", optarg);
+            if (cli_parse_alg(cmd, optarg, &o->alg) != 0) {
                 return -1;
             }
             break;
         case OPT_MODE:
-            if (!aw_fresh_mode_from_name(aw_span_cstr(optarg), &o->mode)) {
-                cli_error(cmd, "unknown --mode '%s' (timestamp, sequence or challenge)", optarg);
+            if (cli_parse_mode(cmd, optarg, &o->mode) != 0) {
                 return -1;
             }
             break;
         case OPT_JSON:
             o->json = true;
             break;
-        case 'h':
-            fputs(help, stdout);
-            *rc = CLI_EXIT_OK;
-            return -1;
-        default:
-            fputs(help, stderr);
-            return -1;
         }
     }
-    if (wants_name) {
-        if (optind >= argc) {
-            cli_error(cmd, "NAME is required (see --help)");
-            return -1;
-        }
-        o->name = argv[optind++];
-        if (!aw_user_name_valid(o->name)) {
-            cli_error(cmd,
-                      "invalid user name '%s': 1..64 characters of A-Z a-z 0-9 . _ -, "
-                      "starting with a letter or digit",
-                      o->name);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (c < 0) {
         return -1;
     }
-    if (o->data == NULL || o->data[0] == '\0') {
-        cli_error(cmd, "--data DIR is required");
-        return -1;
-    }
-    return 0;
-}
-
-/* Opens the store of o->data, or prints why (naming the fix) and returns NULL. */
-static aw_store *open_store(const user_opts *o)
-{
-    aw_store *s = NULL;
-    aw_result r = aw_store_open(o->data, &s);
-    switch (r) {
-    case AW_OK:
-        return s;
-    case AW_E_NOT_FOUND:
-        cli_error(o->cmd, "%s is not an authwire data directory (run 'authwire init --data %s')",
-                  o->data, o->data);
-        break;
-    case AW_E_FORBIDDEN:
-        cli_error(o->cmd,
-                  "%s/" AW_DATA_MASTER_KEY " may be read by group or others; refusing to use "
-                  "it (chmod 600 it, and consider the keys exposed)",
-                  o->data);
-        break;
-    case AW_E_CORRUPT:
-        cli_error(o->cmd, "%s/" AW_DATA_MASTER_KEY " is damaged (it must hold 32 bytes)", o->data);
-        break;
-    default:
-        cli_error(o->cmd, "cannot open the store in %s: %s", o->data,
-                  r == AW_E_IO ? strerror(errno) : aw_result_reason(r));
-        break;
-    }
-    return NULL;
-}
-
-/* Reads DIR/file (private: must be 0600-like); prints why on failure. */
-static uint8_t *read_data_file(const user_opts *o, const char *file, bool private_file, size_t *len)
-{
-    char path[4096];
-    uint8_t *data = NULL;
-    aw_result r;
-    if (aw_data_path(o->data, file, path, sizeof(path)) != AW_OK) {
-        cli_error(o->cmd, "path too long: %s", o->data);
-        return NULL;
-    }
-    r = aw_file_read(path, 1u << 20, private_file ? AW_FILE_PRIVATE : 0, &data, len);
-    if (r == AW_E_FORBIDDEN) {
-        cli_error(o->cmd, "%s may be read by group or others; refusing to use it (chmod 600 it)",
-                  path);
-    } else if (r != AW_OK) {
-        cli_error(o->cmd, "cannot read %s: %s", path,
-                  r == AW_E_IO || r == AW_E_NOT_FOUND ? strerror(errno) : aw_result_reason(r));
-    }
-    return r == AW_OK ? data : NULL;
+    return cli_operands(cmd, argc, argv, wants_name ? &o->name : NULL, o->data);
 }
 
 /* The server's raw Ed25519 public key, from DIR/server-ed25519.pem. */
 static int server_public_key(const user_opts *o, uint8_t pub[AW_ED25519_PUBLIC_LEN])
 {
     size_t len = 0;
-    uint8_t *pem = read_data_file(o, AW_DATA_SIGNING_KEY, true, &len);
+    uint8_t *pem = cli_read_data_file(o->cmd, o->data, AW_DATA_SIGNING_KEY, true, &len);
     aw_ed25519_key *k = NULL;
     int rc = -1;
     if (pem == NULL) {
@@ -315,7 +230,8 @@ static int user_add(int argc, char **argv)
     aw_result r;
 
     if (parse(argc, argv, "user add", add_help,
-              TAKES(OPT_DATA) | TAKES(OPT_OUT) | TAKES(OPT_ALG) | TAKES(OPT_MODE) | TAKES(OPT_URL),
+              CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_OUT) | CLI_TAKES(OPT_ALG) | CLI_TAKES(OPT_MODE) |
+                  CLI_TAKES(OPT_URL),
               true, &o, &rc) != 0) {
         return rc;
     }
@@ -330,7 +246,7 @@ static int user_add(int argc, char **argv)
         cli_error(o.cmd, "%s exists; refusing to overwrite it", o.out);
         return CLI_EXIT_FAIL;
     }
-    if ((s = open_store(&o)) == NULL) {
+    if ((s = cli_open_store(o.cmd, o.data)) == NULL) {
         return CLI_EXIT_FAIL;
     }
     r = aw_store_user_get(s, o.name, &u);
@@ -344,7 +260,7 @@ static int user_add(int argc, char **argv)
         goto out;
     }
     if (server_public_key(&o, cred.server_public_key) != 0 ||
-        (ca = read_data_file(&o, AW_DATA_CA_CERT, false, &ca_len)) == NULL) {
+        (ca = cli_read_data_file(o.cmd, o.data, AW_DATA_CA_CERT, false, &ca_len)) == NULL) {
         goto out;
     }
 
@@ -402,18 +318,6 @@ out:
     return rc;
 }
 
-/* UTC ISO 8601, or "-" for 0. */
-static const char *format_time(int64_t t, char *buf, size_t cap)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        snprintf(buf, cap, "%s", t == 0 ? "-" : "?");
-    }
-    return buf;
-}
-
 typedef struct user_array {
     aw_user *items;
     size_t n;
@@ -436,9 +340,23 @@ static aw_result collect(const aw_user *u, void *arg)
     return AW_OK;
 }
 
+/* The rotation column: a pending key first, then the last rotation. */
+static const char *rotation_state(const aw_user *u, char *buf, size_t cap)
+{
+    char t[32];
+    if (u->next_key_at != 0) {
+        snprintf(buf, cap, "rotating since %s", cli_format_time(u->next_key_at, t, sizeof(t)));
+    } else if (u->rotated_at != 0) {
+        snprintf(buf, cap, "rotated %s", cli_format_time(u->rotated_at, t, sizeof(t)));
+    } else {
+        snprintf(buf, cap, "-");
+    }
+    return buf;
+}
+
 static int print_json(const user_array *a)
 {
-    size_t cap = 256 + a->n * 512;
+    size_t cap = 256 + a->n * 768;
     uint8_t *buf = malloc(cap);
     aw_writer w;
     aw_json_writer jw;
@@ -461,15 +379,14 @@ static int print_json(const user_array *a)
         aw_json_key(&jw, "created_at");
         aw_json_int(&jw, u->created_at);
         aw_json_key(&jw, "created");
-        aw_json_string(&jw, format_time(u->created_at, t, sizeof(t)));
+        aw_json_string(&jw, cli_format_time(u->created_at, t, sizeof(t)));
         aw_json_key(&jw, "revoked");
         aw_json_bool(&jw, u->revoked_at != 0);
-        aw_json_key(&jw, "revoked_at");
-        if (u->revoked_at != 0) {
-            aw_json_int(&jw, u->revoked_at);
-        } else {
-            aw_json_null(&jw);
-        }
+        cli_json_time(&jw, "revoked_at", u->revoked_at);
+        aw_json_key(&jw, "rotating");
+        aw_json_bool(&jw, u->next_key_at != 0);
+        cli_json_time(&jw, "next_key_at", u->next_key_at);
+        cli_json_time(&jw, "rotated_at", u->rotated_at);
         aw_json_key(&jw, "seq_high_water");
         aw_json_uint(&jw, u->seq_high_water);
         aw_json_end_object(&jw);
@@ -492,11 +409,11 @@ static int user_list(int argc, char **argv)
     user_array a = {NULL, 0, 0};
     aw_result r;
 
-    if (parse(argc, argv, "user list", list_help, TAKES(OPT_DATA) | TAKES(OPT_JSON), false, &o,
-              &rc) != 0) {
+    if (parse(argc, argv, "user list", list_help, CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_JSON), false,
+              &o, &rc) != 0) {
         return rc;
     }
-    if ((s = open_store(&o)) == NULL) {
+    if ((s = cli_open_store(o.cmd, o.data)) == NULL) {
         return CLI_EXIT_FAIL;
     }
     r = aw_store_user_list(s, collect, &a);
@@ -510,15 +427,16 @@ static int user_list(int argc, char **argv)
             cli_error(o.cmd, "cannot format the list");
         }
     } else {
-        char created[32], revoked[32];
-        printf("%-24s %-12s %-10s %-21s %-21s %s\n", "NAME", "ALG", "MODE", "CREATED", "REVOKED",
-               "SEQ");
+        char created[32], revoked[32], rotation[64];
+        printf("%-24s %-12s %-10s %-21s %-21s %-35s %s\n", "NAME", "ALG", "MODE", "CREATED",
+               "REVOKED", "ROTATION", "SEQ");
         for (size_t i = 0; i < a.n; i++) {
             const aw_user *u = &a.items[i];
-            printf("%-24s %-12s %-10s %-21s %-21s %llu\n", u->name, aw_alg_name(u->alg),
+            printf("%-24s %-12s %-10s %-21s %-21s %-35s %llu\n", u->name, aw_alg_name(u->alg),
                    aw_fresh_mode_name(u->mode),
-                   format_time(u->created_at, created, sizeof(created)),
-                   format_time(u->revoked_at, revoked, sizeof(revoked)),
+                   cli_format_time(u->created_at, created, sizeof(created)),
+                   cli_format_time(u->revoked_at, revoked, sizeof(revoked)),
+                   rotation_state(u, rotation, sizeof(rotation)),
                    (unsigned long long)u->seq_high_water);
         }
         rc = CLI_EXIT_OK;
@@ -537,10 +455,10 @@ static int user_revoke(int argc, char **argv)
     aw_result r;
     char t[32];
 
-    if (parse(argc, argv, "user revoke", revoke_help, TAKES(OPT_DATA), true, &o, &rc) != 0) {
+    if (parse(argc, argv, "user revoke", revoke_help, CLI_TAKES(OPT_DATA), true, &o, &rc) != 0) {
         return rc;
     }
-    if ((s = open_store(&o)) == NULL) {
+    if ((s = cli_open_store(o.cmd, o.data)) == NULL) {
         return CLI_EXIT_FAIL;
     }
     rc = CLI_EXIT_FAIL;
@@ -555,7 +473,7 @@ static int user_revoke(int argc, char **argv)
         r = aw_store_user_get(s, o.name, &u);
         aw_user_wipe(&u);
         printf("revoked %s at %s (effective on its next request)\n", o.name,
-               r == AW_OK ? format_time(u.revoked_at, t, sizeof(t)) : "now");
+               r == AW_OK ? cli_format_time(u.revoked_at, t, sizeof(t)) : "now");
         rc = CLI_EXIT_OK;
     }
     aw_store_close(s);
@@ -574,14 +492,15 @@ static int user_cert(int argc, char **argv)
     uint8_t *cert = NULL, *key = NULL;
 
     if (parse(argc, argv, "user cert", cert_help,
-              TAKES(OPT_DATA) | TAKES(OPT_OUT_CERT) | TAKES(OPT_OUT_KEY), true, &o, &rc) != 0) {
+              CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_OUT_CERT) | CLI_TAKES(OPT_OUT_KEY), true, &o,
+              &rc) != 0) {
         return rc;
     }
     if (o.out_cert == NULL || o.out_key == NULL) {
         cli_error(o.cmd, "--out-cert FILE and --out-key FILE are required");
         return CLI_EXIT_USAGE;
     }
-    if ((s = open_store(&o)) == NULL) {
+    if ((s = cli_open_store(o.cmd, o.data)) == NULL) {
         return CLI_EXIT_FAIL;
     }
     rc = CLI_EXIT_FAIL;
@@ -599,8 +518,8 @@ static int user_cert(int argc, char **argv)
         cli_error(o.cmd, "user '%s' is revoked", o.name);
         goto out;
     }
-    if ((cert = read_data_file(&o, AW_DATA_CA_CERT, false, &cert_len)) == NULL ||
-        (key = read_data_file(&o, AW_DATA_CA_KEY, true, &key_len)) == NULL) {
+    if ((cert = cli_read_data_file(o.cmd, o.data, AW_DATA_CA_CERT, false, &cert_len)) == NULL ||
+        (key = cli_read_data_file(o.cmd, o.data, AW_DATA_CA_KEY, true, &key_len)) == NULL) {
         goto out;
     }
     ca.cert_pem = (char *)cert;

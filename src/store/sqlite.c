@@ -3,17 +3,22 @@
  * Durability: in WAL mode a commit is in the WAL file when sqlite3_step returns, so it
  * survives the death of the process (kill -9) with synchronous=NORMAL; only a power loss
  * can take back the last commits, which is enough for the hot writes (sequence and created
- * high-water marks). Adding and revoking users switches to synchronous=FULL for their
- * transaction, so those also survive a power loss.
+ * high-water marks). Every admin write (adding and revoking users, rotating their keys,
+ * adding and revoking invites, the enrollment commit, a schema upgrade) switches to
+ * synchronous=FULL for its transaction, so those also survive a power loss.
  *
  * Concurrency: one connection per aw_store, several processes on one database. WAL lets
  * readers and one writer run together; writers wait up to BUSY_TIMEOUT_MS for each other,
  * and the read-modify-write transactions start with BEGIN IMMEDIATE so that they take the
- * write lock first instead of failing with SQLITE_BUSY when upgrading a read.
+ * write lock first instead of failing with SQLITE_BUSY when upgrading a read. Redeeming an
+ * invite is decided by one conditional UPDATE (still pending, changes() == 1), so of any
+ * number of connections racing for one invite exactly one commits its user.
  *
  * Cache invalidation: PRAGMA data_version changes when another connection commits; only
- * then is the users generation (a counter row bumped by add and revoke, not by the hot
- * writes) read again. */
+ * then is the users generation (a counter row bumped by add, revoke, rotation and the
+ * enrollment commit, not by the hot writes) read again.
+ *
+ * Schema: PRAGMA user_version; an older database is upgraded at open (see migrations). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -27,7 +32,6 @@
 #include "backend.h"
 #include "datadir.h"
 
-#define SCHEMA_VERSION    1
 #define BUSY_TIMEOUT_MS   5000
 #define META_GENERATION   "users_generation"
 #define META_CREATED_HIGH "created_high_water"
@@ -40,9 +44,17 @@ typedef enum stmt_id {
     ST_USER_INSERT,
     ST_USER_SELECT,
     ST_USER_LIST,
-    ST_USER_EXISTS,
+    ST_USER_STATE,
     ST_USER_REVOKE,
+    ST_USER_SET_NEXT,
+    ST_USER_PROMOTE,
     ST_SEQ_ADVANCE,
+    ST_INVITE_INSERT,
+    ST_INVITE_PENDING_FOR,
+    ST_INVITE_SELECT,
+    ST_INVITE_LIST,
+    ST_INVITE_REVOKE,
+    ST_INVITE_USE,
     ST_GENERATION_BUMP,
     ST_META_GET,
     ST_CREATED_ADVANCE,
@@ -57,11 +69,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_INSERT] = "INSERT INTO users (name, alg, mode, sealed_key, created_at, revoked_at, "
                        "seq_high_water) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_USER_SELECT] = "SELECT name, alg, mode, sealed_key, created_at, revoked_at, "
-                       "seq_high_water FROM users WHERE name = ?1",
-    [ST_USER_LIST] = "SELECT name, alg, mode, NULL, created_at, revoked_at, seq_high_water "
-                     "FROM users ORDER BY name",
-    [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE name = ?1",
+                       "seq_high_water, sealed_next_key, next_key_at, rotated_at FROM users "
+                       "WHERE name = ?1",
+    [ST_USER_LIST] = "SELECT name, alg, mode, NULL, created_at, revoked_at, seq_high_water, "
+                     "NULL, next_key_at, rotated_at FROM users ORDER BY name",
+    [ST_USER_STATE] = "SELECT revoked_at FROM users WHERE name = ?1",
     [ST_USER_REVOKE] = "UPDATE users SET revoked_at = ?2 WHERE name = ?1 AND revoked_at = 0",
+    [ST_USER_SET_NEXT] = "UPDATE users SET sealed_next_key = ?2, next_key_at = ?3 WHERE "
+                         "name = ?1 AND revoked_at = 0",
+    [ST_USER_PROMOTE] = "UPDATE users SET sealed_key = sealed_next_key, sealed_next_key = x'', "
+                        "next_key_at = 0, rotated_at = ?2 WHERE name = ?1 AND revoked_at = 0 "
+                        "AND length(sealed_next_key) > 0",
     [ST_SEQ_ADVANCE] = "UPDATE users SET seq_high_water = ?2 WHERE name = ?1 AND "
                        "seq_high_water < ?2",
     [ST_GENERATION_BUMP] = "UPDATE meta SET value = value + 1 WHERE key = '" META_GENERATION "'",
@@ -69,6 +87,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CREATED_ADVANCE] =
         "UPDATE meta SET value = ?1 WHERE key = '" META_CREATED_HIGH "' AND value < ?1",
     [ST_DATA_VERSION] = "PRAGMA data_version",
+    [ST_INVITE_INSERT] = "INSERT INTO invites (id, name, alg, mode, sealed_psk, created_at, "
+                         "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_INVITE_PENDING_FOR] = "SELECT 1 FROM invites WHERE name = ?1 AND used_at = 0 AND "
+                              "revoked_at = 0 AND expires_at > ?2",
+    [ST_INVITE_SELECT] = "SELECT id, name, alg, mode, sealed_psk, created_at, expires_at, "
+                         "used_at, revoked_at, confirm_hash, done FROM invites WHERE id = ?1",
+    [ST_INVITE_LIST] = "SELECT id, name, alg, mode, NULL, created_at, expires_at, used_at, "
+                       "revoked_at, confirm_hash, done FROM invites "
+                       "ORDER BY created_at DESC, id",
+    [ST_INVITE_REVOKE] = "UPDATE invites SET revoked_at = ?2, sealed_psk = x'' WHERE id = ?1 "
+                         "AND used_at = 0 AND revoked_at = 0",
+    /* The one update that decides which of concurrent redeemers wins. */
+    [ST_INVITE_USE] = "UPDATE invites SET used_at = ?2, sealed_psk = x'', confirm_hash = ?3, "
+                      "done = ?4 WHERE id = ?1 AND used_at = 0 AND revoked_at = 0 AND "
+                      "expires_at > ?2 AND name = ?5 AND alg = ?6 AND mode = ?7",
 };
 
 static const char schema_sql[] =
@@ -84,6 +117,31 @@ static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);"
     "INSERT INTO meta (key, value) VALUES ('" META_GENERATION "', 1), ('" META_CREATED_HIGH
     "', 0);";
+
+/* migrations[i] upgrades the schema from version i + 1 to i + 2. A new database gets the
+ * version-1 schema above and then every step, so new and upgraded databases are the same. */
+static const char *const migrations[] = {
+    /* 1 -> 2: rotation (a pending second key per user) and enrollment invites. */
+    "ALTER TABLE users ADD COLUMN sealed_next_key BLOB NOT NULL DEFAULT x'';" /* sealed too */
+    "ALTER TABLE users ADD COLUMN next_key_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN rotated_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE invites ("
+    " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+    " name TEXT NOT NULL,"
+    " alg INTEGER NOT NULL,"
+    " mode INTEGER NOT NULL,"
+    " sealed_psk BLOB NOT NULL," /* empty once used or revoked */
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " used_at INTEGER NOT NULL DEFAULT 0,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " confirm_hash BLOB NOT NULL DEFAULT x''," /* SHA-256 of the CONFIRM that used it */
+    " done BLOB NOT NULL DEFAULT x''"          /* the DONE frame answered then */
+    ");"
+    "CREATE INDEX invites_by_name ON invites (name);",
+};
+
+#define SCHEMA_VERSION ((int)(1 + sizeof(migrations) / sizeof(migrations[0])))
 
 typedef struct sq_store {
     sqlite3 *db;
@@ -141,6 +199,60 @@ static aw_result sq_connect(const char *path, sq_store **out)
     return AW_OK;
 }
 
+/* PRAGMA user_version: the schema version (0 for a file without schema), -1 on error. */
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return version;
+}
+
+/* Runs the migrations from version (>= 1) to SCHEMA_VERSION and records the new version,
+ * inside the caller's transaction. SQLITE_OK or the failing step's code. */
+static int migrate(sqlite3 *db, int version)
+{
+    char sql[64];
+    int rc = SQLITE_OK;
+    for (int v = version; v < SCHEMA_VERSION && rc == SQLITE_OK; v++) {
+        rc = sqlite3_exec(db, migrations[v - 1], NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* Brings an older database to SCHEMA_VERSION in one transaction (all steps or none), durable
+ * on return. Another process may be upgrading the same file: the version is read again under
+ * the write lock, and a database already upgraded is left alone. */
+static aw_result upgrade(sq_store *s)
+{
+    aw_result r = AW_OK;
+    int version;
+
+    if (sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return AW_E_STORE;
+    }
+    version = schema_version(s->db);
+    if (version < 1 || version > SCHEMA_VERSION ||
+        (version < SCHEMA_VERSION && migrate(s->db, version) != SQLITE_OK) ||
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        r = AW_E_STORE;
+    }
+    if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        r = AW_E_STORE;
+    }
+    return r;
+}
+
 static aw_result sq_create(const char *data_dir)
 {
     char path[4096];
@@ -164,7 +276,7 @@ static aw_result sq_create(const char *data_dir)
         sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK ||
+        migrate(s->db, 1) != SQLITE_OK ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         goto out;
     }
@@ -182,8 +294,7 @@ static aw_result sq_open(const char *data_dir, void **out)
 {
     char path[4096];
     sq_store *s = NULL;
-    sqlite3_stmt *st = NULL;
-    int version = -1;
+    int version;
     aw_result r;
 
     *out = NULL;
@@ -192,15 +303,19 @@ static aw_result sq_open(const char *data_dir, void **out)
         return errno == ENOENT ? AW_E_NOT_FOUND : AW_E_IO;
     }
     AW_GUARD(sq_connect(path, &s));
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        version = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
+    version = schema_version(s->db);
     /* Version 0: the file exists but holds no schema (a create that died half-way). A
-     * later version: made by a newer authwire, whose rows we must not misread. */
-    if (version != SCHEMA_VERSION) {
-        r = version == 0 ? AW_E_NOT_FOUND : AW_E_STORE;
+     * later version: made by a newer authwire, whose rows we must not misread. An earlier
+     * one is upgraded in place. */
+    if (version == 0) {
+        r = AW_E_NOT_FOUND;
+        goto fail;
+    }
+    if (version < 0 || version > SCHEMA_VERSION) {
+        r = AW_E_STORE;
+        goto fail;
+    }
+    if (version < SCHEMA_VERSION && (r = upgrade(s)) != AW_OK) {
         goto fail;
     }
     for (size_t i = 0; i < ST_COUNT; i++) {
@@ -357,13 +472,17 @@ static aw_result sq_user_insert(void *b, const aw_store_row *row)
     return sq_admin_txn(b, insert_body, row);
 }
 
-/* AW_OK when the user exists, AW_E_NOT_FOUND when not. */
-static aw_result user_exists(sq_store *s, const char *name)
+/* AW_OK when the user exists (*revoked_at gets its revocation time, when not NULL),
+ * AW_E_NOT_FOUND when not. */
+static aw_result user_state(sq_store *s, const char *name, int64_t *revoked_at)
 {
-    sqlite3_stmt *st = stmt_get(s, ST_USER_EXISTS);
+    sqlite3_stmt *st = stmt_get(s, ST_USER_STATE);
     int rc;
     bind_name(st, 1, name);
     rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && revoked_at != NULL) {
+        *revoked_at = sqlite3_column_int64(st, 0);
+    }
     stmt_done(st);
     if (rc == SQLITE_ROW) {
         return AW_OK;
@@ -371,31 +490,49 @@ static aw_result user_exists(sq_store *s, const char *name)
     return rc == SQLITE_DONE ? AW_E_NOT_FOUND : sq_fail(s, AW_E_STORE, "looking up '%s'", name);
 }
 
+static aw_result user_exists(sq_store *s, const char *name)
+{
+    return user_state(s, name, NULL);
+}
+
+/* Copies blob column col of st into out (cap bytes); false when it does not fit. */
+static bool column_blob(sqlite3_stmt *st, int col, uint8_t *out, size_t cap, size_t *len)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (n > cap) {
+        return false;
+    }
+    if (n > 0) {
+        memcpy(out, p, n);
+    }
+    *len = n;
+    return true;
+}
+
 /* Copies the current row of st (columns as in ST_USER_SELECT) into out. */
 static aw_result read_row(sq_store *s, sqlite3_stmt *st, aw_store_row *out)
 {
     const unsigned char *name = sqlite3_column_text(st, 0);
     size_t name_len = (size_t)sqlite3_column_bytes(st, 0);
-    const void *key = sqlite3_column_blob(st, 3);
-    size_t key_len = (size_t)sqlite3_column_bytes(st, 3);
     int64_t seq = sqlite3_column_int64(st, 6);
 
     memset(out, 0, sizeof(*out));
-    if (name == NULL || name_len > AW_USER_NAME_MAX || key_len > sizeof(out->sealed_key) ||
-        seq < 0) {
+    if (name == NULL || name_len > AW_USER_NAME_MAX || seq < 0 ||
+        !column_blob(st, 3, out->sealed_key, sizeof(out->sealed_key), &out->sealed_key_len) ||
+        !column_blob(st, 7, out->sealed_next_key, sizeof(out->sealed_next_key),
+                     &out->sealed_next_key_len)) {
         snprintf(s->error, sizeof(s->error), "a user row has out-of-range values");
         return AW_E_CORRUPT;
     }
     memcpy(out->name, name, name_len);
     out->alg = sqlite3_column_int64(st, 1);
     out->mode = sqlite3_column_int64(st, 2);
-    if (key_len > 0) {
-        memcpy(out->sealed_key, key, key_len);
-    }
-    out->sealed_key_len = key_len;
     out->created_at = sqlite3_column_int64(st, 4);
     out->revoked_at = sqlite3_column_int64(st, 5);
     out->seq_high_water = (uint64_t)seq;
+    out->next_key_at = sqlite3_column_int64(st, 8);
+    out->rotated_at = sqlite3_column_int64(st, 9);
     return AW_OK;
 }
 
@@ -445,14 +582,14 @@ static aw_result sq_user_each(void *b, aw_store_row_fn fn, void *arg)
     return r;
 }
 
-typedef struct revoke_arg {
+typedef struct user_time_arg {
     const char *name;
     int64_t now;
-} revoke_arg;
+} user_time_arg;
 
 static aw_result revoke_body(sq_store *s, const void *arg, bool *changed)
 {
-    const revoke_arg *a = arg;
+    const user_time_arg *a = arg;
     sqlite3_stmt *st = stmt_get(s, ST_USER_REVOKE);
     int rc;
 
@@ -472,8 +609,266 @@ static aw_result revoke_body(sq_store *s, const void *arg, bool *changed)
 
 static aw_result sq_user_revoke(void *b, const char *name, int64_t now)
 {
-    revoke_arg a = {name, now};
+    user_time_arg a = {name, now};
     return sq_admin_txn(b, revoke_body, &a);
+}
+
+/* Why an update of a user that must not be revoked changed nothing: AW_E_NOT_FOUND for no
+ * such user, AW_E_KEY_REVOKED for a revoked one, otherwise other. */
+static aw_result user_refusal(sq_store *s, const char *name, aw_result other)
+{
+    int64_t revoked_at = 0;
+    AW_GUARD(user_state(s, name, &revoked_at));
+    return revoked_at != 0 ? AW_E_KEY_REVOKED : other;
+}
+
+typedef struct next_key_arg {
+    const char *name;
+    const uint8_t *sealed;
+    size_t sealed_len;
+    int64_t now;
+} next_key_arg;
+
+static aw_result set_next_body(sq_store *s, const void *arg, bool *changed)
+{
+    const next_key_arg *a = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_USER_SET_NEXT);
+
+    bind_name(st, 1, a->name);
+    sqlite3_bind_blob(st, 2, a->sealed, (int)a->sealed_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, a->now);
+    if (stmt_run(s, ST_USER_SET_NEXT) != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "storing the next key of '%s'", a->name);
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        return user_refusal(s, a->name, AW_E_STORE);
+    }
+    *changed = true;
+    return AW_OK;
+}
+
+static aw_result sq_user_set_next_key(void *b, const char *name, const uint8_t *sealed,
+                                      size_t sealed_len, int64_t now)
+{
+    next_key_arg a = {name, sealed, sealed_len, now};
+    return sq_admin_txn(b, set_next_body, &a);
+}
+
+static aw_result promote_body(sq_store *s, const void *arg, bool *changed)
+{
+    const user_time_arg *a = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_USER_PROMOTE);
+
+    bind_name(st, 1, a->name);
+    sqlite3_bind_int64(st, 2, a->now);
+    if (stmt_run(s, ST_USER_PROMOTE) != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "promoting the next key of '%s'", a->name);
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        /* No user, a revoked one, or no pending key (promoted already). */
+        return user_refusal(s, a->name, AW_E_NOT_FOUND);
+    }
+    *changed = true;
+    return AW_OK;
+}
+
+static aw_result sq_user_promote_next_key(void *b, const char *name, int64_t now)
+{
+    user_time_arg a = {name, now};
+    return sq_admin_txn(b, promote_body, &a);
+}
+
+/* ---- invites ---- */
+
+static int bind_id(sqlite3_stmt *st, int col, const uint8_t *id)
+{
+    return sqlite3_bind_blob(st, col, id, AW_INVITE_ID_LEN, SQLITE_STATIC);
+}
+
+/* Copies the current row of st (columns as in ST_INVITE_SELECT) into out. */
+static aw_result read_invite(sq_store *s, sqlite3_stmt *st, aw_store_invite_row *out)
+{
+    const unsigned char *name = sqlite3_column_text(st, 1);
+    size_t name_len = (size_t)sqlite3_column_bytes(st, 1);
+    size_t id_len = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!column_blob(st, 0, out->id, sizeof(out->id), &id_len) || id_len != AW_INVITE_ID_LEN ||
+        name == NULL || name_len > AW_USER_NAME_MAX ||
+        !column_blob(st, 4, out->sealed_psk, sizeof(out->sealed_psk), &out->sealed_psk_len) ||
+        !column_blob(st, 9, out->confirm_hash, sizeof(out->confirm_hash), &out->confirm_hash_len) ||
+        !column_blob(st, 10, out->done, sizeof(out->done), &out->done_len)) {
+        snprintf(s->error, sizeof(s->error), "an invite row has out-of-range values");
+        return AW_E_CORRUPT;
+    }
+    memcpy(out->name, name, name_len);
+    out->alg = sqlite3_column_int64(st, 2);
+    out->mode = sqlite3_column_int64(st, 3);
+    out->created_at = sqlite3_column_int64(st, 5);
+    out->expires_at = sqlite3_column_int64(st, 6);
+    out->used_at = sqlite3_column_int64(st, 7);
+    out->revoked_at = sqlite3_column_int64(st, 8);
+    return AW_OK;
+}
+
+static aw_result sq_invite_select(void *b, const uint8_t *id, aw_store_invite_row *out)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_INVITE_SELECT);
+    aw_result r;
+    int rc;
+
+    s->error[0] = '\0';
+    bind_id(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        r = read_invite(s, st, out);
+    } else if (rc == SQLITE_DONE) {
+        r = AW_E_INVITE_UNKNOWN;
+    } else {
+        r = sq_fail(s, AW_E_STORE, "reading an invite");
+    }
+    stmt_done(st);
+    return r;
+}
+
+/* AW_E_EXISTS when a user is named name, or an invite for name is pending at now. */
+static aw_result name_free(sq_store *s, const char *name, int64_t now)
+{
+    aw_result r = user_exists(s, name);
+    if (r != AW_E_NOT_FOUND) {
+        return r == AW_OK ? AW_E_EXISTS : r;
+    }
+    sqlite3_stmt *st = stmt_get(s, ST_INVITE_PENDING_FOR);
+    bind_name(st, 1, name);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc == SQLITE_ROW) {
+        return AW_E_EXISTS;
+    }
+    return rc == SQLITE_DONE ? AW_OK : sq_fail(s, AW_E_STORE, "looking up invites for '%s'", name);
+}
+
+static aw_result invite_insert_body(sq_store *s, const void *arg, bool *changed)
+{
+    const aw_store_invite_row *row = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_INVITE_INSERT);
+    int rc;
+
+    (void)changed; /* invites are not users: the generation stays */
+    AW_GUARD(name_free(s, row->name, row->created_at));
+    bind_id(st, 1, row->id);
+    bind_name(st, 2, row->name);
+    sqlite3_bind_int64(st, 3, row->alg);
+    sqlite3_bind_int64(st, 4, row->mode);
+    sqlite3_bind_blob(st, 5, row->sealed_psk, (int)row->sealed_psk_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, row->created_at);
+    sqlite3_bind_int64(st, 7, row->expires_at);
+    rc = sqlite3_step(st);
+    stmt_done(st);
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return AW_E_EXISTS;
+    }
+    return rc == SQLITE_DONE ? AW_OK
+                             : sq_fail(s, AW_E_STORE, "adding an invite for '%s'", row->name);
+}
+
+static aw_result sq_invite_insert(void *b, const aw_store_invite_row *row)
+{
+    return sq_admin_txn(b, invite_insert_body, row);
+}
+
+static aw_result sq_invite_each(void *b, aw_store_invite_row_fn fn, void *arg)
+{
+    sq_store *s = b;
+    sqlite3_stmt *st = stmt_get(s, ST_INVITE_LIST);
+    aw_store_invite_row row;
+    aw_result r = AW_OK;
+    int rc;
+
+    s->error[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r = read_invite(s, st, &row);
+        if (r == AW_OK) {
+            r = fn(&row, arg);
+        }
+        if (r != AW_OK) {
+            break;
+        }
+    }
+    if (r == AW_OK && rc != SQLITE_DONE) {
+        r = sq_fail(s, AW_E_STORE, "listing invites");
+    }
+    stmt_done(st);
+    return r;
+}
+
+typedef struct invite_revoke_arg {
+    const uint8_t *id;
+    int64_t now;
+} invite_revoke_arg;
+
+static aw_result invite_revoke_body(sq_store *s, const void *arg, bool *changed)
+{
+    const invite_revoke_arg *a = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_INVITE_REVOKE);
+    aw_store_invite_row row;
+
+    (void)changed;
+    bind_id(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, a->now);
+    if (stmt_run(s, ST_INVITE_REVOKE) != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "revoking an invite");
+    }
+    if (sqlite3_changes(s->db) > 0) {
+        return AW_OK;
+    }
+    /* Nothing changed: no such invite, a used one, or revoked already (the time stays). */
+    AW_GUARD(sq_invite_select(s, a->id, &row));
+    return row.used_at != 0 ? AW_E_INVITE_USED : AW_OK;
+}
+
+static aw_result sq_invite_revoke(void *b, const uint8_t *id, int64_t now)
+{
+    invite_revoke_arg a = {id, now};
+    return sq_admin_txn(b, invite_revoke_body, &a);
+}
+
+static aw_result redeem_body(sq_store *s, const void *arg, bool *changed)
+{
+    const aw_store_redeem *a = arg;
+    sqlite3_stmt *st = stmt_get(s, ST_INVITE_USE);
+    aw_store_invite_row row;
+
+    bind_id(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, a->now);
+    sqlite3_bind_blob(st, 3, a->confirm_hash, AW_SHA256_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, a->done, (int)a->done_len, SQLITE_STATIC);
+    bind_name(st, 5, a->user->name);
+    sqlite3_bind_int64(st, 6, a->user->alg);
+    sqlite3_bind_int64(st, 7, a->user->mode);
+    if (stmt_run(s, ST_INVITE_USE) != SQLITE_DONE) {
+        return sq_fail(s, AW_E_STORE, "using an invite");
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        /* Lost, or never pending: say why. */
+        AW_GUARD(sq_invite_select(s, a->id, &row));
+        if (row.used_at != 0) {
+            return AW_E_INVITE_USED;
+        }
+        if (row.revoked_at != 0) {
+            return AW_E_INVITE_REVOKED;
+        }
+        return row.expires_at <= a->now ? AW_E_INVITE_EXPIRED : AW_E_INVALID_ARG;
+    }
+    /* The user in the same transaction: a taken name rolls the invite back too. */
+    return insert_body(s, a->user, changed);
+}
+
+static aw_result sq_invite_redeem(void *b, const aw_store_redeem *redeem)
+{
+    return sq_admin_txn(b, redeem_body, redeem);
 }
 
 static aw_result sq_seq_advance(void *b, const char *name, uint64_t high_water)
@@ -563,7 +958,14 @@ const aw_store_ops aw_store_sqlite_ops = {
     .user_select = sq_user_select,
     .user_each = sq_user_each,
     .user_revoke = sq_user_revoke,
+    .user_set_next_key = sq_user_set_next_key,
+    .user_promote_next_key = sq_user_promote_next_key,
     .seq_advance = sq_seq_advance,
+    .invite_insert = sq_invite_insert,
+    .invite_select = sq_invite_select,
+    .invite_each = sq_invite_each,
+    .invite_revoke = sq_invite_revoke,
+    .invite_redeem = sq_invite_redeem,
     .created_advance = sq_created_advance,
     .created_get = sq_created_get,
     .users_generation = sq_users_generation,

@@ -56,6 +56,15 @@ void aw_user_wipe(aw_user *u)
     if (u != NULL) {
         aw_wipe(u->key, sizeof(u->key));
         u->key_len = 0;
+        aw_wipe(u->next_key, sizeof(u->next_key));
+        u->next_key_len = 0;
+    }
+}
+
+void aw_invite_wipe(aw_invite *inv)
+{
+    if (inv != NULL) {
+        aw_wipe(inv->psk, sizeof(inv->psk));
     }
 }
 
@@ -215,41 +224,47 @@ static bool mode_valid(int64_t mode)
     return mode == AW_FRESH_TIMESTAMP || mode == AW_FRESH_SEQUENCE || mode == AW_FRESH_CHALLENGE;
 }
 
-aw_result aw_store_user_add(aw_store *s, const aw_user *u)
+/* HMAC: at least 128 bits (authwire makes 256); Ed25519: the 32-byte public key. */
+static bool key_len_valid(aw_alg alg, size_t len)
 {
-    aw_store_row row;
+    return alg == AW_ALG_ED25519 ? len == AW_ED25519_PUBLIC_LEN
+                                 : len >= 16 && len <= AW_USER_KEY_MAX;
+}
+
+/* Checks u as a new user and seals its key into *row. */
+static aw_result user_to_row(aw_store *s, const aw_user *u, aw_store_row *row)
+{
     uint8_t aad[128];
     size_t aad_len;
-    aw_result r;
 
-    AW_ENSURE(s != NULL && u != NULL, AW_E_INVALID_ARG);
-    begin(s);
     AW_ENSURE(aw_user_name_valid(u->name), AW_E_INVALID_ARG);
     AW_ENSURE(alg_valid(u->alg) && mode_valid(u->mode), AW_E_INVALID_ARG);
-    /* HMAC: at least 128 bits (authwire makes 256); Ed25519: the 32-byte public key. */
-    AW_ENSURE(u->alg == AW_ALG_ED25519 ? u->key_len == AW_ED25519_PUBLIC_LEN
-                                       : u->key_len >= 16 && u->key_len <= AW_USER_KEY_MAX,
-              AW_E_INVALID_ARG);
+    AW_ENSURE(key_len_valid(u->alg, u->key_len), AW_E_INVALID_ARG);
     AW_ENSURE(u->created_at >= 0 && u->revoked_at >= 0, AW_E_INVALID_ARG);
     AW_ENSURE(u->seq_high_water <= (uint64_t)INT64_MAX, AW_E_INVALID_ARG);
 
-    memset(&row, 0, sizeof(row));
-    memcpy(row.name, u->name, strlen(u->name) + 1);
-    row.alg = u->alg;
-    row.mode = u->mode;
-    row.created_at = u->created_at;
-    row.revoked_at = u->revoked_at;
-    row.seq_high_water = u->seq_high_water;
+    memset(row, 0, sizeof(*row));
+    memcpy(row->name, u->name, strlen(u->name) + 1);
+    row->alg = u->alg;
+    row->mode = u->mode;
+    row->created_at = u->created_at;
+    row->revoked_at = u->revoked_at;
+    row->seq_high_water = u->seq_high_water;
     aad_len = seal_aad(aad, sizeof(aad), u->alg, u->name);
-    r = aw_aead_seal(s->master, aad, aad_len, u->key, u->key_len, row.sealed_key,
-                     sizeof(row.sealed_key), &row.sealed_key_len);
-    if (r == AW_OK) {
-        r = s->ops->user_insert(s->backend, &row);
-    }
-    if (r == AW_OK) {
-        signal_changed(s);
-    }
-    return r;
+    return aw_aead_seal(s->master, aad, aad_len, u->key, u->key_len, row->sealed_key,
+                        sizeof(row->sealed_key), &row->sealed_key_len);
+}
+
+aw_result aw_store_user_add(aw_store *s, const aw_user *u)
+{
+    aw_store_row row;
+
+    AW_ENSURE(s != NULL && u != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    AW_GUARD(user_to_row(s, u, &row));
+    AW_GUARD(s->ops->user_insert(s->backend, &row));
+    signal_changed(s);
+    return AW_OK;
 }
 
 /* Row to user without the key; AW_E_CORRUPT for values no authwire wrote. */
@@ -267,14 +282,32 @@ static aw_result row_to_user(aw_store *s, const aw_store_row *row, aw_user *out)
     out->created_at = row->created_at;
     out->revoked_at = row->revoked_at;
     out->seq_high_water = row->seq_high_water;
+    out->next_key_at = row->next_key_at;
+    out->rotated_at = row->rotated_at;
     return AW_OK;
+}
+
+/* Opens a sealed user key of row (the key or the pending one) into key / *key_len. */
+static aw_result unseal_user_key(aw_store *s, const aw_store_row *row, const uint8_t *sealed,
+                                 size_t sealed_len, uint8_t *key, size_t *key_len)
+{
+    uint8_t aad[128];
+    size_t aad_len = seal_aad(aad, sizeof(aad), (aw_alg)row->alg, row->name);
+    aw_result r =
+        aw_aead_open(s->master, aad, aad_len, sealed, sealed_len, key, AW_USER_KEY_MAX, key_len);
+    if (r != AW_OK) {
+        snprintf(s->error, sizeof(s->error),
+                 "the key of user '%s' does not unseal: another master.key, or the row was "
+                 "altered",
+                 row->name);
+        return AW_E_CORRUPT;
+    }
+    return key_len_valid((aw_alg)row->alg, *key_len) ? AW_OK : AW_E_CORRUPT;
 }
 
 aw_result aw_store_user_get(aw_store *s, const char *name, aw_user *out)
 {
     aw_store_row row;
-    uint8_t aad[128];
-    size_t aad_len;
     aw_result r;
 
     AW_ENSURE(s != NULL && out != NULL, AW_E_INVALID_ARG);
@@ -289,18 +322,17 @@ aw_result aw_store_user_get(aw_store *s, const char *name, aw_user *out)
         r = row_to_user(s, &row, out);
     }
     if (r == AW_OK) {
-        aad_len = seal_aad(aad, sizeof(aad), out->alg, out->name);
-        r = aw_aead_open(s->master, aad, aad_len, row.sealed_key, row.sealed_key_len, out->key,
-                         sizeof(out->key), &out->key_len);
-        if (r != AW_OK) {
-            snprintf(s->error, sizeof(s->error),
-                     "the key of user '%s' does not unseal: another master.key, or the row "
-                     "was altered",
-                     name);
-            r = AW_E_CORRUPT;
-        } else if (out->alg == AW_ALG_ED25519 && out->key_len != AW_ED25519_PUBLIC_LEN) {
-            r = AW_E_CORRUPT;
-        }
+        r = unseal_user_key(s, &row, row.sealed_key, row.sealed_key_len, out->key, &out->key_len);
+    }
+    /* A pending key and its time come together, or the row was altered. */
+    if (r == AW_OK && (row.sealed_next_key_len > 0) != (row.next_key_at != 0)) {
+        snprintf(s->error, sizeof(s->error), "user '%s' has a pending key time without a key",
+                 name);
+        r = AW_E_CORRUPT;
+    }
+    if (r == AW_OK && row.sealed_next_key_len > 0) {
+        r = unseal_user_key(s, &row, row.sealed_next_key, row.sealed_next_key_len, out->next_key,
+                            &out->next_key_len);
     }
     if (r != AW_OK) {
         aw_user_wipe(out);
@@ -344,6 +376,219 @@ aw_result aw_store_user_revoke(aw_store *s, const char *name, int64_t now)
         signal_changed(s);
     }
     return r;
+}
+
+aw_result aw_store_user_set_next_key(aw_store *s, const char *name, const uint8_t *key, size_t len,
+                                     int64_t now)
+{
+    aw_store_row row;
+    uint8_t aad[128];
+    size_t aad_len;
+
+    AW_ENSURE(s != NULL && key != NULL && now > 0, AW_E_INVALID_ARG);
+    begin(s);
+    if (!aw_user_name_valid(name)) {
+        return AW_E_NOT_FOUND;
+    }
+    /* The algorithm (never changed once a user exists) decides the key's length and is in
+     * the associated data. */
+    AW_GUARD(s->ops->user_select(s->backend, name, &row));
+    if (!alg_valid(row.alg)) {
+        snprintf(s->error, sizeof(s->error), "user row '%s' has an unknown algorithm", name);
+        return AW_E_CORRUPT;
+    }
+    AW_ENSURE(key_len_valid((aw_alg)row.alg, len), AW_E_INVALID_ARG);
+    aad_len = seal_aad(aad, sizeof(aad), (aw_alg)row.alg, name);
+    AW_GUARD(aw_aead_seal(s->master, aad, aad_len, key, len, row.sealed_next_key,
+                          sizeof(row.sealed_next_key), &row.sealed_next_key_len));
+    AW_GUARD(s->ops->user_set_next_key(s->backend, name, row.sealed_next_key,
+                                       row.sealed_next_key_len, now));
+    signal_changed(s);
+    return AW_OK;
+}
+
+aw_result aw_store_user_promote_next_key(aw_store *s, const char *name, int64_t now)
+{
+    AW_ENSURE(s != NULL && now > 0, AW_E_INVALID_ARG);
+    begin(s);
+    if (!aw_user_name_valid(name)) {
+        return AW_E_NOT_FOUND;
+    }
+    AW_GUARD(s->ops->user_promote_next_key(s->backend, name, now));
+    signal_changed(s);
+    return AW_OK;
+}
+
+/* Associated data of a sealed invite PSK: a domain label and every field of the row that
+ * never changes, so that none can be altered (an invite renamed, its algorithm switched or
+ * its life extended) without the PSK failing to open. */
+static size_t invite_aad(uint8_t *aad, size_t cap, const uint8_t *id, const char *name, int64_t alg,
+                         int64_t mode, int64_t created_at, int64_t expires_at)
+{
+    static const char label[] = "authwire/1 sealed invite psk";
+    size_t name_len = strlen(name);
+    size_t n = 0;
+    if (sizeof(label) + AW_INVITE_ID_LEN + 2 + 16 + name_len > cap) {
+        return 0;
+    }
+    memcpy(aad, label, sizeof(label)); /* with its NUL, as a separator */
+    n += sizeof(label);
+    memcpy(aad + n, id, AW_INVITE_ID_LEN);
+    n += AW_INVITE_ID_LEN;
+    aad[n++] = (uint8_t)alg;
+    aad[n++] = (uint8_t)mode;
+    for (int i = 7; i >= 0; i--) {
+        aad[n++] = (uint8_t)((uint64_t)created_at >> (8 * i));
+    }
+    for (int i = 7; i >= 0; i--) {
+        aad[n++] = (uint8_t)((uint64_t)expires_at >> (8 * i));
+    }
+    memcpy(aad + n, name, name_len);
+    return n + name_len;
+}
+
+static size_t invite_row_aad(uint8_t *aad, size_t cap, const aw_store_invite_row *row)
+{
+    return invite_aad(aad, cap, row->id, row->name, row->alg, row->mode, row->created_at,
+                      row->expires_at);
+}
+
+aw_result aw_store_invite_add(aw_store *s, const aw_invite *inv)
+{
+    aw_store_invite_row row;
+    uint8_t aad[160];
+    size_t aad_len;
+
+    AW_ENSURE(s != NULL && inv != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    AW_ENSURE(aw_user_name_valid(inv->name), AW_E_INVALID_ARG);
+    AW_ENSURE(alg_valid(inv->alg) && mode_valid(inv->mode), AW_E_INVALID_ARG);
+    AW_ENSURE(inv->created_at > 0 && inv->expires_at > inv->created_at, AW_E_INVALID_ARG);
+    /* A new invite is pending. */
+    AW_ENSURE(inv->used_at == 0 && inv->revoked_at == 0 && inv->done_len == 0, AW_E_INVALID_ARG);
+
+    memset(&row, 0, sizeof(row));
+    memcpy(row.id, inv->id, sizeof(row.id));
+    memcpy(row.name, inv->name, strlen(inv->name) + 1);
+    row.alg = inv->alg;
+    row.mode = inv->mode;
+    row.created_at = inv->created_at;
+    row.expires_at = inv->expires_at;
+    aad_len = invite_row_aad(aad, sizeof(aad), &row);
+    AW_GUARD(aw_aead_seal(s->master, aad, aad_len, inv->psk, sizeof(inv->psk), row.sealed_psk,
+                          sizeof(row.sealed_psk), &row.sealed_psk_len));
+    return s->ops->invite_insert(s->backend, &row);
+}
+
+/* Row to invite without the PSK; AW_E_CORRUPT for values no authwire wrote. */
+static aw_result row_to_invite(aw_store *s, const aw_store_invite_row *row, aw_invite *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* Used: with the CONFIRM hash and the DONE answered; unused: with neither. */
+    bool proof = row->confirm_hash_len == AW_SHA256_LEN && row->done_len > 0;
+    bool no_proof = row->confirm_hash_len == 0 && row->done_len == 0;
+    if (!alg_valid(row->alg) || !mode_valid(row->mode) || !aw_user_name_valid(row->name) ||
+        row->done_len > sizeof(out->done) || !(row->used_at != 0 ? proof : no_proof)) {
+        snprintf(s->error, sizeof(s->error), "invite row for '%.64s' has out-of-range values",
+                 row->name);
+        return AW_E_CORRUPT;
+    }
+    memcpy(out->id, row->id, sizeof(out->id));
+    memcpy(out->name, row->name, sizeof(out->name));
+    out->alg = (aw_alg)row->alg;
+    out->mode = (aw_fresh_mode)row->mode;
+    out->created_at = row->created_at;
+    out->expires_at = row->expires_at;
+    out->used_at = row->used_at;
+    out->revoked_at = row->revoked_at;
+    if (row->used_at != 0) {
+        memcpy(out->confirm_hash, row->confirm_hash, sizeof(out->confirm_hash));
+        memcpy(out->done, row->done, row->done_len);
+        out->done_len = row->done_len;
+    }
+    return AW_OK;
+}
+
+aw_result aw_store_invite_get(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN], aw_invite *out)
+{
+    aw_store_invite_row row;
+    uint8_t aad[160];
+    size_t aad_len, psk_len = 0;
+    aw_result r;
+
+    AW_ENSURE(s != NULL && id != NULL && out != NULL, AW_E_INVALID_ARG);
+    memset(out, 0, sizeof(*out));
+    begin(s);
+    AW_GUARD(s->ops->invite_select(s->backend, id, &row));
+    AW_GUARD(row_to_invite(s, &row, out));
+    /* A pending invite has its sealed PSK; a spent one has none left. */
+    if (out->used_at != 0 || out->revoked_at != 0) {
+        if (row.sealed_psk_len == 0) {
+            return AW_OK;
+        }
+        snprintf(s->error, sizeof(s->error), "a spent invite for '%s' still holds a PSK",
+                 out->name);
+        return AW_E_CORRUPT;
+    }
+    aad_len = invite_row_aad(aad, sizeof(aad), &row);
+    r = aw_aead_open(s->master, aad, aad_len, row.sealed_psk, row.sealed_psk_len, out->psk,
+                     sizeof(out->psk), &psk_len);
+    if (r != AW_OK || psk_len != sizeof(out->psk)) {
+        aw_invite_wipe(out);
+        snprintf(s->error, sizeof(s->error),
+                 "the PSK of the invite for '%s' does not unseal: another master.key, or the "
+                 "row was altered",
+                 out->name);
+        return AW_E_CORRUPT;
+    }
+    return AW_OK;
+}
+
+typedef struct invite_list_ctx {
+    aw_store *s;
+    aw_store_invite_fn fn;
+    void *arg;
+} invite_list_ctx;
+
+static aw_result list_invite_row(const aw_store_invite_row *row, void *arg)
+{
+    invite_list_ctx *ctx = arg;
+    aw_invite inv;
+    AW_GUARD(row_to_invite(ctx->s, row, &inv));
+    return ctx->fn(&inv, ctx->arg);
+}
+
+aw_result aw_store_invite_list(aw_store *s, aw_store_invite_fn fn, void *arg)
+{
+    invite_list_ctx ctx = {s, fn, arg};
+    AW_ENSURE(s != NULL && fn != NULL, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->invite_each(s->backend, list_invite_row, &ctx);
+}
+
+aw_result aw_store_invite_revoke(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN], int64_t now)
+{
+    AW_ENSURE(s != NULL && id != NULL && now > 0, AW_E_INVALID_ARG);
+    begin(s);
+    return s->ops->invite_revoke(s->backend, id, now);
+}
+
+aw_result aw_store_invite_redeem(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN], const aw_user *u,
+                                 const uint8_t confirm_hash[AW_SHA256_LEN], const uint8_t *done,
+                                 size_t done_len, int64_t now)
+{
+    aw_store_row row;
+    aw_store_redeem redeem;
+
+    AW_ENSURE(s != NULL && id != NULL && u != NULL && confirm_hash != NULL && done != NULL,
+              AW_E_INVALID_ARG);
+    begin(s);
+    AW_ENSURE(done_len > 0 && done_len <= AW_ENROLL_DONE_MAX && now > 0, AW_E_INVALID_ARG);
+    AW_GUARD(user_to_row(s, u, &row));
+    redeem = (aw_store_redeem){id, &row, confirm_hash, done, done_len, now};
+    AW_GUARD(s->ops->invite_redeem(s->backend, &redeem));
+    signal_changed(s);
+    return AW_OK;
 }
 
 aw_result aw_store_seq_advance(aw_store *s, const char *name, uint64_t high_water)

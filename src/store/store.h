@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authwire/enroll.h"
 #include "authwire/freshness.h"
 #include "authwire/result.h"
 #include "authwire/signature.h"
@@ -42,9 +43,16 @@ typedef struct aw_user {
     int64_t created_at;      /* unix seconds */
     int64_t revoked_at;      /* unix seconds; 0 while the user is active */
     uint64_t seq_high_water; /* highest Authwire-Seq ever accepted (sequence mode) */
+    /* Rotation: the pending second key (sealed like key, same algorithm) while a re-key
+     * waits for its confirmation; next_key_len and next_key_at are 0 when none. */
+    uint8_t next_key[AW_USER_KEY_MAX];
+    size_t next_key_len;
+    int64_t next_key_at; /* unix seconds the pending key was stored; 0 when none */
+    int64_t rotated_at;  /* unix seconds of the last promotion; 0 when never rotated */
 } aw_user;
 
-/* Wipes the key bytes of u (call when done with a user read from the store). */
+/* Wipes the key bytes of u, the pending next key too (call when done with a user read from
+ * the store). */
 void aw_user_wipe(aw_user *u);
 
 typedef struct aw_store aw_store;
@@ -65,17 +73,19 @@ void aw_store_close(aw_store *s);
 /* The backend's last error message, for logs and the CLI ("" when none). */
 const char *aw_store_last_error(const aw_store *s);
 
-/* Adds a user (u->revoked_at and seq_high_water are stored as given, normally 0).
- * AW_E_EXISTS when the name is taken, revoked users included (names are never reused, so a
- * keyid always means one key). */
+/* Adds a user (u->revoked_at and seq_high_water are stored as given, normally 0; the
+ * rotation fields are not: a new user has no pending key). AW_E_EXISTS when the name is
+ * taken, revoked users included (names are never reused, so a keyid always means one key). */
 aw_result aw_store_user_add(aw_store *s, const aw_user *u) AW_MUST_CHECK;
 
-/* Reads a user, key unsealed, revoked ones included (check revoked_at). AW_E_NOT_FOUND (also
- * for a name that is not valid, e.g. a keyid from the network); AW_E_CORRUPT when the key
- * does not unseal (another master key, or the row was altered). Wipe out with aw_user_wipe. */
+/* Reads a user, key (and pending next key) unsealed, revoked ones included (check
+ * revoked_at). AW_E_NOT_FOUND (also for a name that is not valid, e.g. a keyid from the
+ * network); AW_E_CORRUPT when a key does not unseal (another master key, or the row was
+ * altered). Wipe out with aw_user_wipe. */
 aw_result aw_store_user_get(aw_store *s, const char *name, aw_user *out) AW_MUST_CHECK;
 
-/* Calls fn for every user in name order, without the key (key_len 0). Stops and returns
+/* Calls fn for every user in name order, without the keys (key_len and next_key_len 0;
+ * next_key_at and rotated_at are reported). Stops and returns
  * fn's result when it is not AW_OK. fn may call the other functions on s, but not
  * aw_store_user_list. */
 typedef aw_result (*aw_store_user_fn)(const aw_user *u, void *arg);
@@ -84,6 +94,20 @@ aw_result aw_store_user_list(aw_store *s, aw_store_user_fn fn, void *arg) AW_MUS
 /* Marks a user revoked at now (> 0; idempotent: an earlier revocation time is kept).
  * AW_E_NOT_FOUND. */
 aw_result aw_store_user_revoke(aw_store *s, const char *name, int64_t now) AW_MUST_CHECK;
+
+/* Rotation, step 1: stores key (len bytes, as user_add checks them for the user's algorithm)
+ * as the user's pending next key at now (> 0), replacing an earlier pending one; the current
+ * key stays in force. Sealed like the current key, so promotion moves the sealed bytes.
+ * Changes the users generation. AW_E_NOT_FOUND, AW_E_KEY_REVOKED for a revoked user,
+ * AW_E_INVALID_ARG. */
+aw_result aw_store_user_set_next_key(aw_store *s, const char *name, const uint8_t *key, size_t len,
+                                     int64_t now) AW_MUST_CHECK;
+
+/* Rotation, step 2: the pending key becomes the key, the pending key is cleared and
+ * rotated_at = now (> 0); changes the users generation; durable against a power loss.
+ * AW_E_NOT_FOUND when there is no such user or no pending key: a second call for the same
+ * rotation gets it, and callers treat it as "done". AW_E_KEY_REVOKED for a revoked user. */
+aw_result aw_store_user_promote_next_key(aw_store *s, const char *name, int64_t now) AW_MUST_CHECK;
 
 /* Raises the user's persisted sequence high-water mark to high_water (never lowers it;
  * at most INT64_MAX). The write is durable against a process crash (kill -9) when this
@@ -101,6 +125,69 @@ aw_result aw_store_created_high_water(aw_store *s, int64_t *out) AW_MUST_CHECK;
  * writes (seq_advance, created_advance) do not change it. Cheap: the SQLite backend answers
  * from PRAGMA data_version without reading the table when no other connection committed. */
 aw_result aw_store_users_generation(aw_store *s, uint64_t *out) AW_MUST_CHECK;
+
+/* ---- invites (enrollment) -----------------------------------------------------------------
+ *
+ * A one-time invite to enroll a user: the server keeps the PSK the token's secret gives
+ * (aw_enroll_invite_psk), never the secret itself. The PSK is sealed with the master key
+ * (associated data: a domain label, id, name, alg, mode, created_at and expires_at, so none
+ * of these can be altered in the row without the seal failing) and erased from the row once
+ * the invite is used or revoked: a spent invite keeps no secret. An invite is pending while
+ * it is neither used nor revoked and now < expires_at; expired invites stay in the table. */
+typedef struct aw_invite {
+    uint8_t id[AW_INVITE_ID_LEN];
+    char name[AW_USER_NAME_MAX + 1]; /* the user it will create */
+    aw_alg alg;
+    aw_fresh_mode mode;
+    uint8_t psk[AW_ENROLL_KEY_LEN];      /* unsealed; all zero once used or revoked */
+    int64_t created_at;                  /* unix seconds */
+    int64_t expires_at;                  /* unix seconds; expired when expires_at <= now */
+    int64_t used_at;                     /* 0 while unused */
+    int64_t revoked_at;                  /* 0 unless revoked */
+    uint8_t confirm_hash[AW_SHA256_LEN]; /* set when used: SHA-256 of the CONFIRM that won */
+    uint8_t done[AW_ENROLL_DONE_MAX];    /* set when used: the DONE frame answered then */
+    size_t done_len;
+} aw_invite;
+
+/* Wipes the PSK of inv (call when done with an invite read from the store). */
+void aw_invite_wipe(aw_invite *inv);
+
+/* Adds a pending invite: inv->used_at, revoked_at and done_len must be 0, the name valid,
+ * created_at > 0 and expires_at > created_at (AW_E_INVALID_ARG). AW_E_EXISTS when the id
+ * exists, when a user of that name exists (revoked ones too), or when another invite for
+ * that name is still pending at inv->created_at. Durable against a power loss on return. */
+aw_result aw_store_invite_add(aw_store *s, const aw_invite *inv) AW_MUST_CHECK;
+
+/* Reads an invite into *out, PSK unsealed while the invite is unused and unrevoked (all zero
+ * after). AW_E_INVITE_UNKNOWN; AW_E_CORRUPT when the PSK does not unseal (another master key,
+ * or the row was altered). Wipe out with aw_invite_wipe. */
+aw_result aw_store_invite_get(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN],
+                              aw_invite *out) AW_MUST_CHECK;
+
+/* Calls fn for every invite, newest first (created_at, then id), PSK not read (all zero).
+ * Stops and returns fn's result when it is not AW_OK. fn may call the other functions on s,
+ * but not aw_store_invite_list. */
+typedef aw_result (*aw_store_invite_fn)(const aw_invite *inv, void *arg);
+aw_result aw_store_invite_list(aw_store *s, aw_store_invite_fn fn, void *arg) AW_MUST_CHECK;
+
+/* Revokes an invite at now (> 0) and erases its PSK; idempotent (an earlier revocation time
+ * is kept); an expired invite may be revoked. AW_E_INVITE_UNKNOWN; AW_E_INVITE_USED when it
+ * was used already (the user exists: revoke the user instead). */
+aw_result aw_store_invite_revoke(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN],
+                                 int64_t now) AW_MUST_CHECK;
+
+/* Commits an enrollment, in one transaction: the invite must be pending at now
+ * (AW_E_INVITE_UNKNOWN, AW_E_INVITE_USED, AW_E_INVITE_REVOKED, AW_E_INVITE_EXPIRED when
+ * expires_at <= now, checked in that order), u->name, alg and mode must be the invite's
+ * (AW_E_INVALID_ARG); then user u is added as aw_store_user_add would (AW_E_EXISTS when the
+ * name is taken: nothing changes, the invite stays usable) and the invite is marked used at
+ * now with confirm_hash and done (1..AW_ENROLL_DONE_MAX bytes, for answering a retried
+ * CONFIRM) and its PSK erased. Of any number of concurrent redeemers of one invite (threads
+ * or processes, each with its own aw_store) exactly one gets AW_OK; the others get
+ * AW_E_INVITE_USED. Changes the users generation; durable against a power loss on return. */
+aw_result aw_store_invite_redeem(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN], const aw_user *u,
+                                 const uint8_t confirm_hash[AW_SHA256_LEN], const uint8_t *done,
+                                 size_t done_len, int64_t now) AW_MUST_CHECK;
 
 /* Runs the backend's integrity check; AW_OK when it passes, AW_E_CORRUPT with the reason in
  * aw_store_last_error otherwise. */
