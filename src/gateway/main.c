@@ -158,9 +158,14 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
         handle_metrics(&x);
         return;
     }
+    aw_span path = {0}, query;
+    bool has_query = false;
+    if (aw_message_target_parts(&req->msg, &path, &query, &has_query) != AW_OK) {
+        path = (aw_span){0};
+    }
     bool post = aw_span_eq(req->msg.method, AW_SPAN_LIT("POST"));
-    bool enroll = path_is(&req->msg, AW_ENROLL_PATH);
-    bool rotate = !enroll && path_is(&req->msg, AW_ROTATE_PATH);
+    bool enroll = aw_span_eq(path, AW_SPAN_LIT(AW_ENROLL_PATH));
+    bool rotate = aw_span_eq(path, AW_SPAN_LIT(AW_ROTATE_PATH));
     if (post && (enroll || rotate) && enroll_limited(w->gw, req->peer_addr)) {
         x.reason_public = true;
         gw_reply_error(&x, AW_E_RATE_LIMITED, "too many enrollment requests from this source");
