@@ -32,7 +32,7 @@
 /* Where a client fetches a challenge nonce (GET, no authentication). */
 #define AW_CHALLENGE_PATH "/.well-known/authwire/challenge"
 
-/* Enrollment (docs/PROTOCOL.md, "Enrollment over HTTP"): GET answers the KEY frame, POST
+/* Enrollment (docs/PROTOCOL.md, "Enrollment"): GET answers the KEY frame, POST
  * takes HELLO or CONFIRM and answers WELCOME or DONE; no request signature (the handshake
  * authenticates). Rotation: the same frames POSTed as requests signed with the current key;
  * a GET signed with the new key confirms it. Bodies of both have this content type. */

@@ -1,4 +1,4 @@
-/* Enrollment and rotation in authwired (docs/PROTOCOL.md, "Enrollment over HTTP"):
+/* Enrollment and rotation in authwired (docs/PROTOCOL.md, "Enrollment" and "In the gateway"):
  *
  *   GET  /.well-known/authwire/enroll   the KEY frame: the static X25519 public key
  *   POST /.well-known/authwire/enroll   HELLO -> WELCOME, CONFIRM -> DONE; no request
