@@ -99,6 +99,10 @@ aw_store *cli_open_store(const char *cmd, const char *data_dir);
 uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *file,
                             bool private_file, size_t *len);
 
+/* The raw public key of data_dir/server-x25519.pem (the enrollment key); 0, or prints why
+ * and returns -1. */
+int cli_read_enroll_key(const char *cmd, const char *data_dir, uint8_t pub[32]);
+
 /* t as UTC ISO 8601 into buf ("-" for 0); returns buf. */
 const char *cli_format_time(int64_t t, char *buf, size_t cap);
 

@@ -300,6 +300,22 @@ uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *f
     return r == AW_OK ? data : NULL;
 }
 
+int cli_read_enroll_key(const char *cmd, const char *data_dir, uint8_t pub[32])
+{
+    size_t len = 0;
+    uint8_t *pem = cli_read_data_file(cmd, data_dir, AW_DATA_X25519_KEY, true, &len);
+    if (pem == NULL) {
+        return -1;
+    }
+    aw_result r = aw_x25519_public_from_pem((const char *)pem, len, pub);
+    aw_file_free(pem, len);
+    if (r != AW_OK) {
+        cli_error(cmd, "%s/" AW_DATA_X25519_KEY " is not an X25519 key", data_dir);
+        return -1;
+    }
+    return 0;
+}
+
 const char *cli_format_time(int64_t t, char *buf, size_t cap)
 {
     struct tm tm;
