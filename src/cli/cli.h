@@ -18,6 +18,8 @@
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
+/* request, enroll, rotate: an answer failed verification (possible interference). */
+#define CLI_EXIT_INTERFERENCE 3
 
 typedef struct cli_command {
     const char *name;
@@ -31,6 +33,8 @@ int cli_init(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_request(int argc, char **argv);
 int cli_lab(int argc, char **argv);
+int cli_enroll(int argc, char **argv);
+int cli_rotate(int argc, char **argv);
 int cli_invite(int argc, char **argv);
 int cli_invites(int argc, char **argv);
 

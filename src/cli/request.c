@@ -33,8 +33,7 @@ static const char request_help[] =
     "answer at all; 2 usage; 3 the answer failed verification (possible interference) or the\n"
     "gateway saw another TLS session than ours (TLS interception suspected).\n";
 
-#define CLI_EXIT_INTERFERENCE 3
-#define MAX_HEADERS           64
+#define MAX_HEADERS 64
 
 enum { OPT_CREDENTIALS = 256, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_STATE };
 
