@@ -53,8 +53,8 @@ static inline void fixture_init(fixture *f)
     fixture_must(aw_enroll_invite_psk(f->token.invite_id, f->token.secret, f->psk));
     fixture_must(aw_enroll_key_frame(f->s_pub, f->key, sizeof(f->key), &f->key_len));
     fixture_must(aw_enroll_client_init(&c, &f->token));
-    fixture_must(aw_enroll_client_hello(&c, f->key, f->key_len, f->e_c, f->hello,
-                                        sizeof(f->hello), &f->hello_len));
+    fixture_must(aw_enroll_client_hello(&c, f->key, f->key_len, f->e_c, f->hello, sizeof(f->hello),
+                                        &f->hello_len));
     fixture_must(aw_enroll_frame_parse(f->hello, f->hello_len, &fr));
     aw_enroll_server_keys keys = {f->s, f->e_s, f->psk, NULL};
     fixture_must(aw_enroll_server_welcome(&st, &fr, &keys, f->session, &f->params, f->welcome,

@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (which == 0) {
         r = aw_enroll_client_hello(&c, in, len, fx.e_c, out, sizeof(out), &out_len);
     } else {
-        fixture_must(aw_enroll_client_hello(&c, fx.key, fx.key_len, fx.e_c, out, sizeof(out),
-                                            &out_len));
+        fixture_must(
+            aw_enroll_client_hello(&c, fx.key, fx.key_len, fx.e_c, out, sizeof(out), &out_len));
         if (which == 1) {
             r = aw_enroll_client_welcome(&c, in, len);
         } else {

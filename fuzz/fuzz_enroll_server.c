@@ -68,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     aw_result r = aw_enroll_server_confirm(&st, &f, &conf, 1790000001, out, sizeof(out), &out_len);
     if (r == AW_OK) {
-        if (len != fx.confirm_len || memcmp(in, fx.confirm, len) != 0 ||
-            out_len != fx.done_len || memcmp(out, fx.done, out_len) != 0) {
+        if (len != fx.confirm_len || memcmp(in, fx.confirm, len) != 0 || out_len != fx.done_len ||
+            memcmp(out, fx.done, out_len) != 0) {
             abort();
         }
         aw_enroll_server_wipe(&st);

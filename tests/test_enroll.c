@@ -257,8 +257,8 @@ static aw_result confirm_forged(aw_enroll_client *c, const uint8_t *plain, size_
     rn->confirm[1] = AW_ENROLL_CONFIRM;
     memcpy(rn->confirm + 2, c->id, 16);
     memcpy(rn->confirm + 18, c->session, 16);
-    aw_result r = aw_noise_encrypt(&c->send, c->h, sizeof(c->h), plain, plain_len,
-                                   rn->confirm + 34, sizeof(rn->confirm) - 34, &ct_len);
+    aw_result r = aw_noise_encrypt(&c->send, c->h, sizeof(c->h), plain, plain_len, rn->confirm + 34,
+                                   sizeof(rn->confirm) - 34, &ct_len);
     rn->confirm_len = 34 + ct_len;
     return r;
 }
@@ -307,8 +307,7 @@ static void test_proof_of_possession(void)
         CHECK_OK(confirm_forged(&c, plain, plain_len, &rn));
         CHECK_RESULT(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn), want);
         /* A failed session is dead: nothing more is accepted in it. */
-        CHECK_RESULT(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn),
-                     AW_E_INVALID_ARG);
+        CHECK_RESULT(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn), AW_E_INVALID_ARG);
         aw_enroll_client_wipe(&c);
         aw_enroll_server_wipe(&st);
     }
@@ -529,8 +528,7 @@ static void test_order(void)
     CHECK_OK(aw_enroll_client_init(&c, &t));
     CHECK_OK(client_hello(&c, &rn));
     /* The server is given its own KEY, or the client's HELLO as a WELCOME, and so on. */
-    CHECK_RESULT(server_welcome(&srv, &st, psk, NULL, rn.key, rn.key_len, &p, &rn),
-                 AW_E_MALFORMED);
+    CHECK_RESULT(server_welcome(&srv, &st, psk, NULL, rn.key, rn.key_len, &p, &rn), AW_E_MALFORMED);
     CHECK_RESULT(aw_enroll_client_welcome(&c, rn.hello, rn.hello_len), AW_E_MALFORMED);
     CHECK_OK(aw_enroll_client_init(&c, &t));
     CHECK_OK(client_hello(&c, &rn));
@@ -718,8 +716,8 @@ static void test_example(void)
                                     &rn.hello_len));
     CHECK_OK(aw_enroll_frame_parse(rn.hello, rn.hello_len, &f));
     aw_enroll_server_keys keys = {s, e_s, psk, NULL};
-    CHECK_OK(aw_enroll_server_welcome(&st, &f, &keys, session, &p, rn.welcome,
-                                      sizeof(rn.welcome), &rn.welcome_len));
+    CHECK_OK(aw_enroll_server_welcome(&st, &f, &keys, session, &p, rn.welcome, sizeof(rn.welcome),
+                                      &rn.welcome_len));
     CHECK_OK(aw_enroll_client_welcome(&c, rn.welcome, rn.welcome_len));
     CHECK_OK(aw_enroll_client_confirm(&c, NULL, rn.confirm, sizeof(rn.confirm), &rn.confirm_len));
     CHECK_OK(server_confirm(&st, rn.confirm, rn.confirm_len, &conf, &rn));

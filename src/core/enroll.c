@@ -20,12 +20,12 @@
 #define LABEL_USER_KEY   "authwire/1 user key"
 #define LABEL_POP        "authwire/1 enroll pop"
 
-#define HEADER_LEN    2 /* version, type */
-#define MSG1_LEN      (AW_X25519_PUBLIC_LEN + AW_NOISE_TAG_LEN) /* e, then the empty payload's tag */
-#define PARAMS_FIXED  (1 + 1 + 1 + AW_ED25519_PUBLIC_LEN + 8 + 2)
-#define CONFIRM_HMAC  1
-#define CONFIRM_ED    (1 + AW_ED25519_PUBLIC_LEN + AW_ED25519_SIG_LEN)
-#define DONE_PLAIN    (1 + 8)
+#define HEADER_LEN     2                                         /* version, type */
+#define MSG1_LEN       (AW_X25519_PUBLIC_LEN + AW_NOISE_TAG_LEN) /* e, then the empty payload's tag */
+#define PARAMS_FIXED   (1 + 1 + 1 + AW_ED25519_PUBLIC_LEN + 8 + 2)
+#define CONFIRM_HMAC   1
+#define CONFIRM_ED     (1 + AW_ED25519_PUBLIC_LEN + AW_ED25519_SIG_LEN)
+#define DONE_PLAIN     (1 + 8)
 #define DONE_COMMITTED 1
 
 /* Wire codes of the parameters (stable; independent of the C enums). */
@@ -183,8 +183,7 @@ aw_result aw_enroll_token_decode(const char *text, size_t len, aw_enroll_token *
     }
     memcpy(out->invite_id, bin + 1, AW_INVITE_ID_LEN);
     memcpy(out->secret, bin + 1 + AW_INVITE_ID_LEN, AW_INVITE_SECRET_LEN);
-    memcpy(out->fingerprint, bin + 1 + AW_INVITE_ID_LEN + AW_INVITE_SECRET_LEN,
-           AW_ENROLL_FP_LEN);
+    memcpy(out->fingerprint, bin + 1 + AW_INVITE_ID_LEN + AW_INVITE_SECRET_LEN, AW_ENROLL_FP_LEN);
     r = AW_OK;
 done:
     aw_wipe(bin, sizeof(bin));
@@ -216,7 +215,8 @@ static bool name_valid(const char *name, size_t len)
     }
     for (size_t i = 0; i < len; i++) {
         char ch = name[i];
-        bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        bool alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
         if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-'))) {
             return false;
         }
@@ -278,7 +278,9 @@ static uint8_t wire_alg(aw_alg alg)
 
 static aw_alg alg_of_wire(int v)
 {
-    return v == WIRE_ALG_HMAC ? AW_ALG_HMAC_SHA256 : v == WIRE_ALG_ED25519 ? AW_ALG_ED25519 : AW_ALG_NONE;
+    return v == WIRE_ALG_HMAC      ? AW_ALG_HMAC_SHA256
+           : v == WIRE_ALG_ED25519 ? AW_ALG_ED25519
+                                   : AW_ALG_NONE;
 }
 
 static void put_u64(aw_writer *w, uint64_t v)
@@ -450,7 +452,8 @@ aw_result aw_enroll_client_init(aw_enroll_client *c, const aw_enroll_token *t)
 }
 
 aw_result aw_enroll_client_init_rotation(aw_enroll_client *c, const char *name, const uint8_t *key,
-                                         size_t key_len, const uint8_t fingerprint[AW_ENROLL_FP_LEN])
+                                         size_t key_len,
+                                         const uint8_t fingerprint[AW_ENROLL_FP_LEN])
 {
     AW_ENSURE(c != NULL && name != NULL && fingerprint != NULL, AW_E_INVALID_ARG);
     memset(c, 0, sizeof(*c));
@@ -574,8 +577,7 @@ aw_result aw_enroll_client_confirm(aw_enroll_client *c, aw_ed25519_key *user_key
     size_t head = HEADER_LEN + AW_INVITE_ID_LEN + AW_ENROLL_SESSION_LEN;
     aw_result r = AW_OK;
 
-    AW_ENSURE(client_at(c, AW_ENROLL_CONFIRM) && out != NULL && out_len != NULL,
-              AW_E_INVALID_ARG);
+    AW_ENSURE(client_at(c, AW_ENROLL_CONFIRM) && out != NULL && out_len != NULL, AW_E_INVALID_ARG);
     AW_ENSURE((c->params.alg == AW_ALG_ED25519) == (user_key != NULL), AW_E_INVALID_ARG);
     AW_ENSURE(cap >= steps[3].max_len, AW_E_BUFFER_TOO_SMALL);
     plain[0] = wire_alg(c->params.alg);
@@ -593,8 +595,8 @@ aw_result aw_enroll_client_confirm(aw_enroll_client *c, aw_ed25519_key *user_key
         out[1] = AW_ENROLL_CONFIRM;
         memcpy(out + HEADER_LEN, c->id, AW_INVITE_ID_LEN);
         memcpy(out + HEADER_LEN + AW_INVITE_ID_LEN, c->session, AW_ENROLL_SESSION_LEN);
-        r = aw_noise_encrypt(&c->send, c->h, sizeof(c->h), plain, plain_len, out + head,
-                             cap - head, &ct_len);
+        r = aw_noise_encrypt(&c->send, c->h, sizeof(c->h), plain, plain_len, out + head, cap - head,
+                             &ct_len);
     }
     if (r != AW_OK) {
         return client_fail(c, r);
