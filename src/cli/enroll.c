@@ -182,7 +182,7 @@ static char *read_ca(const char *path)
 }
 
 /* The message and exit status for a failed run. */
-static int report_failure(const aw_enroll_outcome *o, const char *out)
+static int report_failure(const aw_enroll_outcome *o, const char *out, const char *cacert)
 {
     const aw_enroll_reply *reply = &o->reply;
     switch (o->failure) {
@@ -202,8 +202,11 @@ static int report_failure(const aw_enroll_outcome *o, const char *out)
             cli_error("enroll", "the answer to GET " AW_ENROLL_PATH
                                 " is not an enrollment key (is the URL an authwire gateway?)");
         } else if (reply->error[0] != '\0') {
-            cli_error("enroll", "refused: server says: %s%s%s (unauthenticated answer, status %d)",
-                      reply->error, reply->text[0] != '\0' ? ": " : "", reply->text, reply->status);
+            /* A known name is explained from our own table: the body is the server's. */
+            bool known = strcmp(aw_result_name(o->result), reply->error) == 0;
+            cli_error("enroll", "refused: server says: %s (%s; unauthenticated answer, status %d)",
+                      reply->error, known ? aw_result_reason(o->result) : reply->text,
+                      reply->status);
         } else {
             cli_error("enroll", "refused: the server answered %d to %s%s%s", reply->status,
                       o->step == AW_ENROLL_KEY ? "GET " AW_ENROLL_PATH : "the handshake",
@@ -214,12 +217,25 @@ static int report_failure(const aw_enroll_outcome *o, const char *out)
                                 "restarted; ask the admin (`authwire user list`)");
         }
         return CLI_EXIT_FAIL;
-    case AW_ENROLL_NO_ANSWER:
-        cli_error("enroll", "no answer to %s after %d resends: %s",
+    case AW_ENROLL_NO_ANSWER: {
+        char sends[48] = "";
+        if (o->resends > 0) {
+            snprintf(sends, sizeof(sends), " (sent %d times)", o->resends + 1);
+        }
+        char why[320];
+        if (reply->status != 0) {
+            snprintf(why, sizeof(why), "the server answered %d %s", reply->status, reply->error);
+        } else {
+            snprintf(why, sizeof(why), "%s", reply->text);
+        }
+        cli_error("enroll", "no answer to %s%s: %s%s",
                   o->step == AW_ENROLL_KEY     ? "GET " AW_ENROLL_PATH
                   : o->step == AW_ENROLL_HELLO ? "HELLO"
                                                : "CONFIRM",
-                  o->resends, reply->status != 0 ? reply->error : reply->text);
+                  sends, why,
+                  reply->permanent && cacert != NULL
+                      ? " (is --cacert the CA of the gateway's TLS certificate?)"
+                      : "");
         if (o->step == AW_ENROLL_CONFIRM) {
             cli_error("enroll",
                       "the server may or may not have enrolled you: %s was kept. Try "
@@ -228,6 +244,7 @@ static int report_failure(const aw_enroll_outcome *o, const char *out)
                       out, out, out);
         }
         return CLI_EXIT_FAIL;
+    }
     case AW_ENROLL_LOCAL:
     case AW_ENROLL_SUCCESS:
         break;
@@ -318,7 +335,7 @@ int cli_enroll(int argc, char **argv)
     free(file.ca_pem);
     int rc = CLI_EXIT_OK;
     if (r != AW_OK) {
-        rc = report_failure(&outcome, out);
+        rc = report_failure(&outcome, out, cacert);
         bool uncertain =
             outcome.failure == AW_ENROLL_NO_ANSWER && outcome.step == AW_ENROLL_CONFIRM;
         if (file.written && !uncertain) {

@@ -51,11 +51,13 @@ static int report_failure(const aw_enroll_outcome *o)
                   o->step == AW_ENROLL_CONFIRM || o->step == AW_ENROLL_DONE ? "CONFIRM" : "HELLO",
                   aw_result_name(o->result), reply->text[0] != '\0' ? ": " : "", reply->text);
         return CLI_EXIT_INTERFERENCE;
-    case AW_ENROLL_REFUSED:
-        cli_error("rotate", "the gateway refused the rotation: %d %s%s%s (signed)", reply->status,
-                  reply->error[0] != '\0' ? reply->error : aw_result_name(o->result),
-                  reply->text[0] != '\0' ? ": " : "", reply->text);
+    case AW_ENROLL_REFUSED: {
+        bool known =
+            reply->error[0] != '\0' && strcmp(aw_result_name(o->result), reply->error) == 0;
+        cli_error("rotate", "the gateway refused the rotation: %d %s (%s; signed)", reply->status,
+                  aw_result_name(o->result), known ? aw_result_reason(o->result) : reply->text);
         return CLI_EXIT_FAIL;
+    }
     case AW_ENROLL_NO_ANSWER:
         cli_error("rotate",
                   "no answer from the gateway after %d resends (%s); the key was not "

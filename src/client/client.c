@@ -736,6 +736,24 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
     return r;
 }
 
+/* Why an unauthenticated exchange got no answer (see client.h). */
+static aw_result plain_failure(CURLcode rc, bool overflow)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return AW_E_KEY_INVALID;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return AW_E_INVALID_ARG;
+    case CURLE_OPERATION_TIMEDOUT:
+        return AW_E_TIMEOUT;
+    default:
+        return overflow ? AW_E_TOO_LARGE : AW_E_IO;
+    }
+}
+
 aw_result aw_client_send_plain(const aw_client_plain_request *rq, aw_client_response *out,
                                char *why_text, size_t why_cap)
 {
@@ -774,13 +792,11 @@ aw_result aw_client_send_plain(const aw_client_plain_request *rq, aw_client_resp
     aw_result r = AW_OK;
     if (rc != CURLE_OK) {
         say(&a, "%s", a.body.overflow ? "the answer is too large" : curl_easy_strerror(rc));
-        r = a.body.overflow                  ? AW_E_TOO_LARGE
-            : rc == CURLE_OPERATION_TIMEDOUT ? AW_E_TIMEOUT
-                                             : AW_E_IO;
+        r = plain_failure(rc, a.body.overflow);
     } else {
         if (rq->verbose != NULL) {
-            fprintf(rq->verbose, "* %s %s: %.*s", method, rq->url,
-                    (int)strcspn((const char *)a.head.ptr, "\r\n") + 1, (const char *)a.head.ptr);
+            fprintf(rq->verbose, "* %s %s: %.*s\n", method, rq->url,
+                    (int)strcspn((const char *)a.head.ptr, "\r\n"), (const char *)a.head.ptr);
         }
         out->status = (int)status;
         out->head = (char *)a.head.ptr;

@@ -59,8 +59,10 @@ void aw_client_response_free(aw_client_response *r);
  * signed and nothing verified (out->verified stays false), so the answer is worth only what
  * checks its body (the enrollment frames authenticate themselves). Over https without
  * cacert the server's certificate is NOT verified: the caller's security must not depend on
- * TLS. Returns AW_OK when an answer came (any status), AW_E_IO or AW_E_TIMEOUT when none
- * (a message in *why_text), AW_E_TOO_LARGE when its body exceeds max_body. */
+ * TLS. Returns AW_OK when an answer came (any status); when none came (a message in
+ * *why_text): AW_E_IO or AW_E_TIMEOUT (trying again may help), AW_E_KEY_INVALID (the TLS
+ * certificate does not verify with cacert), AW_E_INVALID_ARG (the URL or its host is
+ * wrong), AW_E_TOO_LARGE (the body exceeds max_body). */
 typedef struct aw_client_plain_request {
     const char *method; /* NULL: GET, or POST with a body */
     const char *url;

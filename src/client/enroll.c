@@ -103,6 +103,9 @@ static aw_result exchange(driver *d, aw_enroll_frame_type type, const uint8_t *f
         if (reply->status == 200) {
             return AW_OK;
         }
+        if (reply->status == 0 && reply->permanent) {
+            break;
+        }
         if (!retryable(reply)) {
             aw_result named =
                 result_named(reply->error, reply->status == 404 ? AW_E_NOT_ROUTED : AW_E_FORBIDDEN);
@@ -375,7 +378,7 @@ aw_result aw_enroll_http_send(void *ctx, aw_enroll_frame_type type, const uint8_
     aw_client_plain_request rq = {
         .method = type == AW_ENROLL_KEY ? "GET" : "POST",
         .url = url,
-        .content_type = type == AW_ENROLL_KEY ? NULL : AW_ENROLL_MEDIA_TYPE,
+        .content_type = type == AW_ENROLL_KEY ? NULL : AW_ENROLL_CONTENT_TYPE,
         .body = frame,
         .body_len = len,
         .cacert = h->cacert,
@@ -390,6 +393,7 @@ aw_result aw_enroll_http_send(void *ctx, aw_enroll_frame_type type, const uint8_
         reply_from(&resp, reply);
     } else {
         reply->status = 0; /* no answer: the text says why */
+        reply->permanent = r == AW_E_KEY_INVALID || r == AW_E_INVALID_ARG;
     }
     aw_client_response_free(&resp);
     return r == AW_E_INTERNAL ? r : AW_OK;
@@ -400,7 +404,7 @@ static aw_result rotate_exchange(const aw_credentials *cred, const char *credent
                                  FILE *verbose, const uint8_t *frame, size_t len,
                                  aw_enroll_reply *reply)
 {
-    static const char *type_field[] = {"Content-Type: " AW_ENROLL_MEDIA_TYPE};
+    static const char *type_field[] = {"Content-Type: " AW_ENROLL_CONTENT_TYPE};
     aw_client_request rq = {
         .method = frame != NULL ? "POST" : "GET",
         .url = AW_ROTATE_PATH,

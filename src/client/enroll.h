@@ -22,11 +22,8 @@
 #include <stdio.h>
 
 #include "authwire/enroll.h"
+#include "authwire/exchange.h"
 #include "credentials.h"
-
-#define AW_ENROLL_PATH       "/.well-known/authwire/enroll"
-#define AW_ROTATE_PATH       "/.well-known/authwire/rotate"
-#define AW_ENROLL_MEDIA_TYPE "application/authwire-enroll"
 
 /* One answer of the server, as a transport reports it. */
 typedef struct aw_enroll_reply {
@@ -35,6 +32,7 @@ typedef struct aw_enroll_reply {
     size_t body_len;   /* a 200 answer's frame (a longer body is refused: AW_E_TOO_LARGE) */
     bool signed_reply; /* rotation: the answer's signature verified and binds it to the request */
     bool unverified;   /* rotation: an answer came but failed verification (interference) */
+    bool permanent;    /* no answer, and trying again will not help (TLS, URL) */
     char error[64];    /* Authwire-Error ("" when none); signed only when signed_reply */
     char text[256];    /* the error body's first line, or why no answer came */
 } aw_enroll_reply;
