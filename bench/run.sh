@@ -60,4 +60,9 @@ if ! bash "$root/bench/gateway.sh" "$build" "$out"; then
     echo "bench: FAILED: bench/gateway.sh" >&2
     status=1
 fi
+# Enrollment: committed enrollments per second against a live gateway.
+if ! bash "$root/bench/enroll.sh" "$build" "$out"; then
+    echo "bench: FAILED: bench/enroll.sh" >&2
+    status=1
+fi
 exit "$status"

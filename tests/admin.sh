@@ -8,28 +8,8 @@ aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
 command -v jq >/dev/null || { echo "FATAL: jq is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-check() { # check WANT_EXIT DESCRIPTION -- command...
-    local want=$1 what=$2; shift 3
-    local rc=0
-    "$@" >"$work/out" 2>"$work/err" || rc=$?
-    if [[ $rc -eq $want ]]; then ok; else
-        bad "$what: exit $rc, want $want"; cat "$work/err"; fi
-    # An exit status above 2 is a crash or a signal, whatever the test wanted.
-    [[ $rc -le 2 ]] || bad "$what: exit $rc looks like a crash"
-}
-check_stderr() { # check_stderr PATTERN DESCRIPTION
-    if grep -q -- "$1" "$work/err"; then ok; else
-        bad "$2: stderr lacks '$1':"; cat "$work/err"; fi
-}
-check_mode() { # check_mode MODE FILE
-    local got
-    got=$(stat -c %a "$2" 2>/dev/null || echo missing)
-    [[ $got == "$1" ]] && ok || bad "$2 has mode $got, want $1"
-}
+# shellcheck source=support/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/support/checks.sh"
 
 # --help for every command, on stdout, exit 0; the top-level help lists init and user.
 check 0 "help" -- "$aw" --help
@@ -194,9 +174,9 @@ check 0 "list again" -- "$aw" user list --data "$d"
 if command -v sqlite3 >/dev/null; then
     [[ $(sqlite3 "$d/authwire.db" 'PRAGMA integrity_check') == ok ]] && ok || bad "integrity_check"
     key_hex=$(jq -r .key "$work/alice.json" | base64 -d | od -An -tx1 | tr -d ' \n')
-    ! sqlite3 "$d/authwire.db" 'SELECT hex(sealed_key) FROM users' | tr 'A-F' 'a-f' | grep -q "$key_hex" &&
+    # grep -c, not -q: an early exit would SIGPIPE the pipeline and, under pipefail, pass.
+    [[ $(sqlite3 "$d/authwire.db" 'SELECT hex(sealed_key) FROM users' | tr 'A-F' 'a-f' | grep -c "$key_hex") -eq 0 ]] &&
         ok || bad "alice's key is in the database in clear"
 fi
 
-echo "admin: $pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish admin

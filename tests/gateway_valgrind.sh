@@ -15,7 +15,9 @@ trap cleanup EXIT
 fail=0
 "$aw" init --data "$work/d" >/dev/null || exit 1
 checker=(valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9)
-if ldd "$awd" | grep -q libasan; then
+# grep without -q reads all of ldd's output: an early exit would SIGPIPE ldd, and pipefail
+# would then take the sanitizer build for a plain one (and run valgrind on it).
+if ldd "$awd" | grep libasan >/dev/null; then
     checker=()
     echo "gateway_valgrind: sanitizer build: AddressSanitizer checks this session"
 fi

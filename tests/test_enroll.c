@@ -669,11 +669,14 @@ static void test_low_order(void)
 
 /* ---- the worked example ----------------------------------------------------------------- */
 
-static void hex_print(const char *label, const uint8_t *b, size_t n)
+/* Appends "label (n bytes):" and the hex, 32 bytes a line, as docs/PROTOCOL.md shows it. */
+static void hex_append(char *out, size_t cap, const char *label, const uint8_t *b, size_t n)
 {
-    printf("%s (%zu bytes):\n", label, n);
-    for (size_t i = 0; i < n; i++) {
-        printf("%02x%s", b[i], (i % 32 == 31 || i + 1 == n) ? "\n" : "");
+    size_t at = strlen(out);
+    at += (size_t)snprintf(out + at, cap - at, "%s (%zu bytes):\n", label, n);
+    for (size_t i = 0; i < n && at + 4 < cap; i++) {
+        at += (size_t)snprintf(out + at, cap - at, "%02x%s", b[i],
+                               (i % 32 == 31 || i + 1 == n) ? "\n" : "");
     }
 }
 
@@ -726,17 +729,25 @@ static void test_example(void)
     CHECK_OK(aw_enroll_server_user_key(&st, key_s));
     CHECK(memcmp(key, key_s, 32) == 0);
 
+    static char example[4096];
+    snprintf(example, sizeof(example), "token: %s\n", text);
+    hex_append(example, sizeof(example), "psk", psk, 32);
+    hex_append(example, sizeof(example), "KEY", rn.key, rn.key_len);
+    hex_append(example, sizeof(example), "HELLO", rn.hello, rn.hello_len);
+    hex_append(example, sizeof(example), "WELCOME", rn.welcome, rn.welcome_len);
+    hex_append(example, sizeof(example), "handshake hash", c.h, 32);
+    hex_append(example, sizeof(example), "CONFIRM", rn.confirm, rn.confirm_len);
+    hex_append(example, sizeof(example), "DONE", rn.done, rn.done_len);
+    hex_append(example, sizeof(example), "user key", key, 32);
     if (getenv("AW_PRINT_EXAMPLE") != NULL) {
-        printf("token: %s\n", text);
-        hex_print("psk", psk, 32);
-        hex_print("KEY", rn.key, rn.key_len);
-        hex_print("HELLO", rn.hello, rn.hello_len);
-        hex_print("WELCOME", rn.welcome, rn.welcome_len);
-        hex_print("handshake hash", c.h, 32);
-        hex_print("CONFIRM", rn.confirm, rn.confirm_len);
-        hex_print("DONE", rn.done, rn.done_len);
-        hex_print("user key", key, 32);
+        fputs(example, stdout);
     }
+    /* The documented example is these very bytes (AW_PRINT_EXAMPLE=1 prints them anew). */
+    size_t doc_len = 0;
+    char *doc = (char *)aw_test_read_file(AW_SOURCE_DIR "/docs/PROTOCOL.md", &doc_len);
+    CHECK_MSG(strstr(doc, example) != NULL,
+              "docs/PROTOCOL.md's worked example differs from these bytes:\n%s", example);
+    free(doc);
     aw_enroll_client_wipe(&c);
     aw_enroll_server_wipe(&st);
 }

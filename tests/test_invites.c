@@ -18,19 +18,6 @@
 
 #define T0 1700000000 /* a creation time */
 
-static aw_user make_user(const char *name, aw_alg alg, aw_fresh_mode mode, uint8_t fill)
-{
-    aw_user u;
-    memset(&u, 0, sizeof(u));
-    snprintf(u.name, sizeof(u.name), "%s", name);
-    u.alg = alg;
-    u.mode = mode;
-    u.key_len = 32;
-    memset(u.key, fill, u.key_len);
-    u.created_at = T0;
-    return u;
-}
-
 /* An invite for name with id and PSK made from fill, valid from created for ttl seconds. */
 static aw_invite make_invite(const char *name, uint8_t fill, int64_t created, int64_t ttl)
 {
@@ -148,8 +135,8 @@ static void test_add_get_list_revoke(const char *data, aw_store *s)
     CHECK_RESULT(aw_store_invite_add(s, &again), AW_E_EXISTS);
     again = make_invite("alice", 0xa2, T0 + 10, 60);
     CHECK_RESULT(aw_store_invite_add(s, &again), AW_E_EXISTS);
-    aw_user bob = make_user("bob", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xb0);
-    aw_user carol = make_user("carol", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xc0);
+    aw_user bob = aw_test_user("bob", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xb0);
+    aw_user carol = aw_test_user("carol", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xc0);
     CHECK_OK(aw_store_user_add(s, &bob));
     CHECK_OK(aw_store_user_add(s, &carol));
     CHECK_OK(aw_store_user_revoke(s, "carol", T0));
@@ -230,7 +217,7 @@ static void test_add_get_list_revoke(const char *data, aw_store *s)
 static void test_redeem(const char *data, aw_store *s, aw_store *other)
 {
     aw_invite inv = make_invite("erin", 0xe8, T0, 100);
-    aw_user erin = make_user("erin", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe9);
+    aw_user erin = aw_test_user("erin", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe9);
     aw_invite got;
     aw_user u;
     uint64_t g0, g1, seen;
@@ -239,7 +226,7 @@ static void test_redeem(const char *data, aw_store *s, aw_store *other)
     CHECK_OK(aw_store_users_generation(s, &g0));
 
     /* The user must be the one invited. */
-    aw_user wrong = make_user("erin2", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe9);
+    aw_user wrong = aw_test_user("erin2", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe9);
     CHECK_RESULT(redeem(s, &inv, &wrong, T0 + 1), AW_E_INVALID_ARG);
     wrong = erin;
     wrong.alg = AW_ALG_ED25519;
@@ -289,7 +276,7 @@ static void test_redeem(const char *data, aw_store *s, aw_store *other)
     /* Used: whatever else holds (later than expiry, another user), USED comes first. */
     CHECK_RESULT(redeem(other, &inv, &erin, T0 + 50), AW_E_INVITE_USED);
     CHECK_RESULT(redeem(other, &inv, &erin, T0 + 5000), AW_E_INVITE_USED);
-    wrong = make_user("erin2", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe9);
+    wrong = aw_test_user("erin2", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe9);
     CHECK_RESULT(redeem(other, &inv, &wrong, T0 + 50), AW_E_INVITE_USED);
     CHECK_RESULT(aw_store_invite_revoke(s, inv.id, T0 + 60), AW_E_INVITE_USED);
     CHECK_OK(aw_store_invite_get(s, inv.id, &got));
@@ -297,7 +284,7 @@ static void test_redeem(const char *data, aw_store *s, aw_store *other)
 
     /* Revoked: REVOKED, before EXPIRED. */
     aw_invite rev = make_invite("fay", 0xf0, T0, 100);
-    aw_user fay = make_user("fay", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xf1);
+    aw_user fay = aw_test_user("fay", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xf1);
     CHECK_OK(aw_store_invite_add(s, &rev));
     CHECK_OK(aw_store_invite_revoke(s, rev.id, T0 + 1));
     CHECK_RESULT(redeem(s, &rev, &fay, T0 + 2), AW_E_INVITE_REVOKED);
@@ -307,11 +294,11 @@ static void test_redeem(const char *data, aw_store *s, aw_store *other)
     /* The name was taken after the invite was made: rolled back, the invite untouched and
      * still usable once the name is free again. */
     aw_invite gus_inv = make_invite("gus", 0x60, T0, 100);
-    aw_user gus = make_user("gus", AW_ALG_ED25519, AW_FRESH_CHALLENGE, 0x61);
+    aw_user gus = aw_test_user("gus", AW_ALG_ED25519, AW_FRESH_CHALLENGE, 0x61);
     gus_inv.alg = AW_ALG_ED25519;
     gus_inv.mode = AW_FRESH_CHALLENGE;
     CHECK_OK(aw_store_invite_add(s, &gus_inv));
-    aw_user squatter = make_user("gus", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0x62);
+    aw_user squatter = aw_test_user("gus", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0x62);
     CHECK_OK(aw_store_user_add(other, &squatter));
     CHECK_OK(aw_store_users_generation(s, &g0));
     CHECK_RESULT(redeem(s, &gus_inv, &gus, T0 + 10), AW_E_EXISTS);
@@ -447,7 +434,8 @@ static void race_round(const char *data, uint8_t fill)
         if (pids[i] == 0) {
             /* Each racer: its own connection, its own key and DONE, then the barrier. */
             aw_store *mine = NULL;
-            aw_user u = make_user(name, AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, (uint8_t)(i + 1));
+            aw_user u =
+                aw_test_user(name, AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, (uint8_t)(i + 1));
             uint8_t done[8] = {(uint8_t)(i + 1)};
             aw_result r = aw_store_open(data, &mine);
             aw_test_barrier_wait(&barrier);
@@ -504,8 +492,8 @@ static void test_race(const char *data)
 
 static void test_rotation(const char *data, aw_store *s, aw_store *other)
 {
-    aw_user kim = make_user("kim", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0x10);
-    aw_user lou = make_user("lou", AW_ALG_ED25519, AW_FRESH_TIMESTAMP, 0x20);
+    aw_user kim = aw_test_user("kim", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0x10);
+    aw_user lou = aw_test_user("lou", AW_ALG_ED25519, AW_FRESH_TIMESTAMP, 0x20);
     aw_user u;
     uint8_t key2[32], key3[48];
     uint64_t g0, g1, g2;
@@ -632,7 +620,7 @@ static void make_v1(const char *dir)
 {
     char cmd[1024];
     aw_store *s = NULL;
-    aw_user old = make_user("old", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 0x0d);
+    aw_user old = aw_test_user("old", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 0x0d);
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
     aw_test_run(cmd);
     CHECK_OK(aw_store_create(dir));
@@ -666,7 +654,7 @@ static void test_upgrade(void)
         aw_user_wipe(&u);
         aw_invite inv = make_invite("new", 0x5a, T0, 60);
         CHECK_OK(aw_store_invite_add(s, &inv));
-        aw_user nu = make_user("new", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0x5b);
+        aw_user nu = aw_test_user("new", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0x5b);
         CHECK_OK(redeem(s, &inv, &nu, T0 + 1));
         uint8_t key[32] = {1};
         CHECK_OK(aw_store_user_set_next_key(s, "old", key, sizeof(key), T0));

@@ -19,19 +19,6 @@ static unsigned mode_of(const char *path)
     return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0xffff;
 }
 
-static aw_user make_user(const char *name, aw_alg alg, aw_fresh_mode mode, uint8_t fill)
-{
-    aw_user u;
-    memset(&u, 0, sizeof(u));
-    snprintf(u.name, sizeof(u.name), "%s", name);
-    u.alg = alg;
-    u.mode = mode;
-    u.key_len = 32;
-    memset(u.key, fill, u.key_len);
-    u.created_at = 1700000000;
-    return u;
-}
-
 static void test_names(void)
 {
     static const char *good[] = {
@@ -95,9 +82,9 @@ static aw_result stop_at_first(const aw_user *u, void *arg)
 
 static void test_users(aw_store *s)
 {
-    aw_user alice = make_user("alice", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xa1);
-    aw_user bob = make_user("bob", AW_ALG_ED25519, AW_FRESH_SEQUENCE, 0xb0);
-    aw_user carol = make_user("carol", AW_ALG_HMAC_SHA256, AW_FRESH_CHALLENGE, 0xc0);
+    aw_user alice = aw_test_user("alice", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xa1);
+    aw_user bob = aw_test_user("bob", AW_ALG_ED25519, AW_FRESH_SEQUENCE, 0xb0);
+    aw_user carol = aw_test_user("carol", AW_ALG_HMAC_SHA256, AW_FRESH_CHALLENGE, 0xc0);
     aw_user got;
 
     CHECK_OK(aw_store_user_add(s, &bob));
@@ -122,19 +109,19 @@ static void test_users(aw_store *s)
     CHECK_RESULT(aw_store_user_get(s, NULL, &got), AW_E_NOT_FOUND);
 
     /* Invalid users are refused before anything is stored. */
-    aw_user bad = make_user("-bad", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
+    aw_user bad = aw_test_user("-bad", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("short", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
+    bad = aw_test_user("short", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 1);
     bad.key_len = 15;
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("edlong", AW_ALG_ED25519, AW_FRESH_TIMESTAMP, 1);
+    bad = aw_test_user("edlong", AW_ALG_ED25519, AW_FRESH_TIMESTAMP, 1);
     bad.key_len = 33;
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("noalg", AW_ALG_NONE, AW_FRESH_TIMESTAMP, 1);
+    bad = aw_test_user("noalg", AW_ALG_NONE, AW_FRESH_TIMESTAMP, 1);
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("nomode", AW_ALG_HMAC_SHA256, (aw_fresh_mode)7, 1);
+    bad = aw_test_user("nomode", AW_ALG_HMAC_SHA256, (aw_fresh_mode)7, 1);
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
-    bad = make_user("bigseq", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 1);
+    bad = aw_test_user("bigseq", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 1);
     bad.seq_high_water = (uint64_t)INT64_MAX + 1;
     CHECK_RESULT(aw_store_user_add(s, &bad), AW_E_INVALID_ARG);
     CHECK_RESULT(aw_store_user_get(s, "short", &got), AW_E_NOT_FOUND);
@@ -198,7 +185,7 @@ static void test_high_water(aw_store *s)
 static void test_generation(aw_store *s, aw_store *other)
 {
     uint64_t g0, g1, g2, g3, seen;
-    aw_user dave = make_user("dave", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 0xd0);
+    aw_user dave = aw_test_user("dave", AW_ALG_HMAC_SHA256, AW_FRESH_SEQUENCE, 0xd0);
 
     CHECK_OK(aw_store_users_generation(s, &g0));
     CHECK_OK(aw_store_users_generation(s, &g1));
@@ -230,7 +217,7 @@ static void test_generation(aw_store *s, aw_store *other)
 
 static void test_two_connections(aw_store *s, aw_store *other)
 {
-    aw_user erin = make_user("erin", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe0);
+    aw_user erin = aw_test_user("erin", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xe0);
     aw_user got;
     int64_t created;
 

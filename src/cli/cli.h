@@ -4,6 +4,7 @@
 #ifndef AUTHWIRE_CLI_H
 #define AUTHWIRE_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,21 @@ int cli_message_operands(const char *cmd, int argc, char **argv, const char **fi
 
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);
+
+/* The admin subcommands' long options are numbered from CLI_OPT_FIRST; a command accepts the
+ * bit set CLI_TAKES(opt) | ... of them. */
+#define CLI_OPT_FIRST  256
+#define CLI_TAKES(opt) (1u << ((opt)-CLI_OPT_FIRST))
+
+/* The next option of argv by getopt_long ("h" and options; set optind = 1 first): its value,
+ * 0 after the last, or -1 when the caller must return *rc: after --help (printed on stdout,
+ * *rc 0) or an unknown option or one outside takes (the reason printed, *rc 2). */
+int cli_next_option(int argc, char **argv, const char *cmd, const char *help,
+                    const struct option *options, unsigned takes, int *rc);
+
+/* After the options: the user name operand into *name (unless name is NULL), then no other
+ * operand, and data (--data DIR) given. 0, or print why and return -1 (a usage error). */
+int cli_operands(const char *cmd, int argc, char **argv, const char **name, const char *data);
 
 /* --alg and --mode values, and user names: 0, or print why (naming what is accepted) and
  * return -1 (a usage error). */

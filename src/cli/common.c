@@ -327,6 +327,53 @@ const char *cli_format_time(int64_t t, char *buf, size_t cap)
     return buf;
 }
 
+int cli_next_option(int argc, char **argv, const char *cmd, const char *help,
+                    const struct option *options, unsigned takes, int *rc)
+{
+    int c = getopt_long(argc, argv, "h", options, NULL);
+    *rc = CLI_EXIT_USAGE;
+    if (c == -1) {
+        return 0;
+    }
+    if (c == 'h') {
+        fputs(help, stdout);
+        *rc = CLI_EXIT_OK;
+        return -1;
+    }
+    if (c < CLI_OPT_FIRST) { /* getopt_long printed what was wrong */
+        fputs(help, stderr);
+        return -1;
+    }
+    if ((takes & CLI_TAKES(c)) == 0) {
+        cli_error(cmd, "option %s does not apply here", argv[optind - 1]);
+        return -1;
+    }
+    return c;
+}
+
+int cli_operands(const char *cmd, int argc, char **argv, const char **name, const char *data)
+{
+    if (name != NULL) {
+        if (optind >= argc) {
+            cli_error(cmd, "NAME is required (see --help)");
+            return -1;
+        }
+        *name = argv[optind++];
+        if (cli_check_user_name(cmd, *name) != 0) {
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (data == NULL || data[0] == '\0') {
+        cli_error(cmd, "--data DIR is required");
+        return -1;
+    }
+    return 0;
+}
+
 int cli_parse_alg(const char *cmd, const char *value, aw_alg *out)
 {
     *out = aw_alg_from_name(aw_span_cstr(value));

@@ -68,7 +68,7 @@ static const char invites_help[] =
     "  -h, --help   this help\n";
 
 enum {
-    OPT_DATA = 256,
+    OPT_DATA = CLI_OPT_FIRST,
     OPT_TTL,
     OPT_ALG,
     OPT_MODE,
@@ -100,10 +100,8 @@ typedef struct invite_opts {
     aw_alg alg;
     aw_fresh_mode mode;
     bool qr, json, all;
-    unsigned given; /* TAKES bits of the options on the command line */
+    unsigned given; /* CLI_TAKES bits of the options on the command line */
 } invite_opts;
-
-#define TAKES(opt) (1u << ((opt)-OPT_DATA))
 
 /* A duration: digits with an optional unit s, m, h or d; 1 s to 30 d. */
 static int parse_ttl(const char *cmd, const char *text, int64_t *out)
@@ -152,16 +150,9 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
     o->ttl = TTL_DEFAULT;
     o->alg = AW_ALG_HMAC_SHA256;
     o->mode = AW_FRESH_TIMESTAMP;
-    *rc = CLI_EXIT_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", invite_options, NULL)) != -1) {
-        if (c >= OPT_DATA && (takes & TAKES(c)) == 0) {
-            cli_error(cmd, "option %s does not apply here", argv[optind - 1]);
-            return -1;
-        }
-        if (c >= OPT_DATA) {
-            o->given |= TAKES(c);
-        }
+    while ((c = cli_next_option(argc, argv, cmd, help, invite_options, takes, rc)) > 0) {
+        o->given |= CLI_TAKES(c);
         switch (c) {
         case OPT_DATA:
             o->data = optarg;
@@ -193,35 +184,15 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
         case OPT_ALL:
             o->all = true;
             break;
-        case 'h':
-            fputs(help, stdout);
-            *rc = CLI_EXIT_OK;
-            return -1;
-        default:
-            fputs(help, stderr);
-            return -1;
         }
     }
-    if ((takes & TAKES(OPT_REVOKE)) != 0 && o->revoke == NULL) {
-        if (optind >= argc) {
-            cli_error(cmd, "NAME is required (see --help)");
-            return -1;
-        }
-        o->name = argv[optind++];
-        if (cli_check_user_name(cmd, o->name) != 0) {
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+    /* `invite` takes NAME, but not with --revoke; `invites` takes none. */
+    bool wants_name = (takes & CLI_TAKES(OPT_REVOKE)) != 0 && o->revoke == NULL;
+    if (c < 0 || cli_operands(cmd, argc, argv, wants_name ? &o->name : NULL, o->data) != 0) {
         return -1;
     }
-    if (o->revoke != NULL && (o->given & ~(TAKES(OPT_DATA) | TAKES(OPT_REVOKE))) != 0) {
+    if (o->revoke != NULL && (o->given & ~(CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_REVOKE))) != 0) {
         cli_error(cmd, "--revoke ID takes only --data DIR");
-        return -1;
-    }
-    if (o->data == NULL || o->data[0] == '\0') {
-        cli_error(cmd, "--data DIR is required");
         return -1;
     }
     return 0;
@@ -235,6 +206,42 @@ static void hex(const uint8_t *p, size_t n, char *out)
         out[2 * i + 1] = digits[p[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+static const char *invite_state(const aw_invite *inv, int64_t now)
+{
+    if (inv->used_at != 0) {
+        return "used";
+    }
+    if (inv->revoked_at != 0) {
+        return "revoked";
+    }
+    return inv->expires_at <= now ? "expired" : "pending";
+}
+
+/* The members of an invite's JSON object (no secret), its state as of now. */
+static void json_invite(aw_json_writer *jw, const aw_invite *inv, int64_t now)
+{
+    char id[2 * AW_INVITE_ID_LEN + 1], t[32];
+    hex(inv->id, sizeof(inv->id), id);
+    aw_json_key(jw, "id");
+    aw_json_string(jw, id);
+    aw_json_key(jw, "name");
+    aw_json_string(jw, inv->name);
+    aw_json_key(jw, "alg");
+    aw_json_string(jw, aw_alg_name(inv->alg));
+    aw_json_key(jw, "mode");
+    aw_json_string(jw, aw_fresh_mode_name(inv->mode));
+    aw_json_key(jw, "state");
+    aw_json_string(jw, invite_state(inv, now));
+    cli_json_time(jw, "created_at", inv->created_at);
+    aw_json_key(jw, "created");
+    aw_json_string(jw, cli_format_time(inv->created_at, t, sizeof(t)));
+    cli_json_time(jw, "expires_at", inv->expires_at);
+    aw_json_key(jw, "expires");
+    aw_json_string(jw, cli_format_time(inv->expires_at, t, sizeof(t)));
+    cli_json_time(jw, "used_at", inv->used_at);
+    cli_json_time(jw, "revoked_at", inv->revoked_at);
 }
 
 /* The fingerprint of DIR/server-x25519.pem's public key, the one every token pins. */
@@ -341,33 +348,19 @@ static void explain_exists(const invite_opts *o, aw_store *s, int64_t now)
     cli_error(o->cmd, "an invite for '%s' exists (the id was drawn twice? try again)", o->name);
 }
 
-/* The invite without its secrets, as one line of JSON. */
+/* The invite without its secrets, as one line of JSON, with the fingerprint its token pins. */
 static int print_invite_json(const aw_invite *inv, const uint8_t fp[AW_ENROLL_FP_LEN])
 {
     uint8_t buf[1024];
-    char id[2 * AW_INVITE_ID_LEN + 1], fph[2 * AW_ENROLL_FP_LEN + 1], t[32];
+    char fph[2 * AW_ENROLL_FP_LEN + 1];
     aw_writer w;
     aw_json_writer jw;
 
-    hex(inv->id, sizeof(inv->id), id);
     hex(fp, AW_ENROLL_FP_LEN, fph);
     aw_writer_init(&w, buf, sizeof(buf));
     aw_json_writer_init(&jw, &w, false);
     aw_json_begin_object(&jw);
-    aw_json_key(&jw, "id");
-    aw_json_string(&jw, id);
-    aw_json_key(&jw, "name");
-    aw_json_string(&jw, inv->name);
-    aw_json_key(&jw, "alg");
-    aw_json_string(&jw, aw_alg_name(inv->alg));
-    aw_json_key(&jw, "mode");
-    aw_json_string(&jw, aw_fresh_mode_name(inv->mode));
-    aw_json_key(&jw, "created_at");
-    aw_json_int(&jw, inv->created_at);
-    aw_json_key(&jw, "expires_at");
-    aw_json_int(&jw, inv->expires_at);
-    aw_json_key(&jw, "expires");
-    aw_json_string(&jw, cli_format_time(inv->expires_at, t, sizeof(t)));
+    json_invite(&jw, inv, inv->created_at);
     aw_json_key(&jw, "fingerprint");
     aw_json_string(&jw, fph);
     aw_json_end_object(&jw);
@@ -523,8 +516,8 @@ int cli_invite(int argc, char **argv)
     invite_opts o;
     int rc;
     if (parse(argc, argv, "invite", invite_help,
-              TAKES(OPT_DATA) | TAKES(OPT_TTL) | TAKES(OPT_ALG) | TAKES(OPT_MODE) | TAKES(OPT_QR) |
-                  TAKES(OPT_JSON) | TAKES(OPT_REVOKE),
+              CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_TTL) | CLI_TAKES(OPT_ALG) | CLI_TAKES(OPT_MODE) |
+                  CLI_TAKES(OPT_QR) | CLI_TAKES(OPT_JSON) | CLI_TAKES(OPT_REVOKE),
               &o, &rc) != 0) {
         return rc;
     }
@@ -532,17 +525,6 @@ int cli_invite(int argc, char **argv)
 }
 
 /* ---- invites ---- */
-
-static const char *invite_state(const aw_invite *inv, int64_t now)
-{
-    if (inv->used_at != 0) {
-        return "used";
-    }
-    if (inv->revoked_at != 0) {
-        return "revoked";
-    }
-    return inv->expires_at <= now ? "expired" : "pending";
-}
 
 typedef struct invite_array {
     aw_invite *items;
@@ -574,7 +556,6 @@ static int print_list_json(const invite_array *a)
 {
     size_t cap = 64 + a->n * 640;
     uint8_t *buf = malloc(cap);
-    char id[2 * AW_INVITE_ID_LEN + 1], t[32];
     aw_writer w;
     aw_json_writer jw;
     if (buf == NULL) {
@@ -584,27 +565,8 @@ static int print_list_json(const invite_array *a)
     aw_json_writer_init(&jw, &w, true);
     aw_json_begin_array(&jw);
     for (size_t i = 0; i < a->n; i++) {
-        const aw_invite *inv = &a->items[i];
-        hex(inv->id, sizeof(inv->id), id);
         aw_json_begin_object(&jw);
-        aw_json_key(&jw, "id");
-        aw_json_string(&jw, id);
-        aw_json_key(&jw, "name");
-        aw_json_string(&jw, inv->name);
-        aw_json_key(&jw, "alg");
-        aw_json_string(&jw, aw_alg_name(inv->alg));
-        aw_json_key(&jw, "mode");
-        aw_json_string(&jw, aw_fresh_mode_name(inv->mode));
-        aw_json_key(&jw, "state");
-        aw_json_string(&jw, invite_state(inv, a->now));
-        cli_json_time(&jw, "created_at", inv->created_at);
-        aw_json_key(&jw, "created");
-        aw_json_string(&jw, cli_format_time(inv->created_at, t, sizeof(t)));
-        cli_json_time(&jw, "expires_at", inv->expires_at);
-        aw_json_key(&jw, "expires");
-        aw_json_string(&jw, cli_format_time(inv->expires_at, t, sizeof(t)));
-        cli_json_time(&jw, "used_at", inv->used_at);
-        cli_json_time(&jw, "revoked_at", inv->revoked_at);
+        json_invite(&jw, &a->items[i], a->now);
         aw_json_end_object(&jw);
     }
     aw_json_end_array(&jw);
@@ -627,7 +589,7 @@ int cli_invites(int argc, char **argv)
     aw_result r;
 
     if (parse(argc, argv, "invites", invites_help,
-              TAKES(OPT_DATA) | TAKES(OPT_ALL) | TAKES(OPT_JSON), &o, &rc) != 0) {
+              CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_ALL) | CLI_TAKES(OPT_JSON), &o, &rc) != 0) {
         return rc;
     }
     if ((s = cli_open_store(o.cmd, o.data)) == NULL) {

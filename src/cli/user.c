@@ -83,7 +83,7 @@ static const char cert_help[] =
     "  -h, --help        this help\n";
 
 enum {
-    OPT_DATA = 256,
+    OPT_DATA = CLI_OPT_FIRST,
     OPT_OUT,
     OPT_ALG,
     OPT_MODE,
@@ -119,9 +119,6 @@ typedef struct user_opts {
     bool json;
 } user_opts;
 
-/* Which options each command takes (bits of 1 << (opt - OPT_DATA)). */
-#define TAKES(opt) (1u << ((opt)-OPT_DATA))
-
 /* Parses argv for one command; returns -1 (exit now with *rc) or 0. */
 static int parse(int argc, char **argv, const char *cmd, const char *help, unsigned takes,
                  bool wants_name, user_opts *o, int *rc)
@@ -132,13 +129,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
     o->url = DEFAULT_URL;
     o->alg = AW_ALG_HMAC_SHA256;
     o->mode = AW_FRESH_TIMESTAMP;
-    *rc = CLI_EXIT_USAGE;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", user_options, NULL)) != -1) {
-        if (c >= OPT_DATA && (takes & TAKES(c)) == 0) {
-            cli_error(cmd, "option %s does not apply here", argv[optind - 1]);
-            return -1;
-        }
+    while ((c = cli_next_option(argc, argv, cmd, help, user_options, takes, rc)) > 0) {
         switch (c) {
         case OPT_DATA:
             o->data = optarg;
@@ -172,34 +164,12 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
         case OPT_JSON:
             o->json = true;
             break;
-        case 'h':
-            fputs(help, stdout);
-            *rc = CLI_EXIT_OK;
-            return -1;
-        default:
-            fputs(help, stderr);
-            return -1;
         }
     }
-    if (wants_name) {
-        if (optind >= argc) {
-            cli_error(cmd, "NAME is required (see --help)");
-            return -1;
-        }
-        o->name = argv[optind++];
-        if (cli_check_user_name(cmd, o->name) != 0) {
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (c < 0) {
         return -1;
     }
-    if (o->data == NULL || o->data[0] == '\0') {
-        cli_error(cmd, "--data DIR is required");
-        return -1;
-    }
-    return 0;
+    return cli_operands(cmd, argc, argv, wants_name ? &o->name : NULL, o->data);
 }
 
 /* The server's raw Ed25519 public key, from DIR/server-ed25519.pem. */
@@ -260,7 +230,8 @@ static int user_add(int argc, char **argv)
     aw_result r;
 
     if (parse(argc, argv, "user add", add_help,
-              TAKES(OPT_DATA) | TAKES(OPT_OUT) | TAKES(OPT_ALG) | TAKES(OPT_MODE) | TAKES(OPT_URL),
+              CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_OUT) | CLI_TAKES(OPT_ALG) | CLI_TAKES(OPT_MODE) |
+                  CLI_TAKES(OPT_URL),
               true, &o, &rc) != 0) {
         return rc;
     }
@@ -443,8 +414,8 @@ static int user_list(int argc, char **argv)
     user_array a = {NULL, 0, 0};
     aw_result r;
 
-    if (parse(argc, argv, "user list", list_help, TAKES(OPT_DATA) | TAKES(OPT_JSON), false, &o,
-              &rc) != 0) {
+    if (parse(argc, argv, "user list", list_help, CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_JSON), false,
+              &o, &rc) != 0) {
         return rc;
     }
     if ((s = cli_open_store(o.cmd, o.data)) == NULL) {
@@ -489,7 +460,7 @@ static int user_revoke(int argc, char **argv)
     aw_result r;
     char t[32];
 
-    if (parse(argc, argv, "user revoke", revoke_help, TAKES(OPT_DATA), true, &o, &rc) != 0) {
+    if (parse(argc, argv, "user revoke", revoke_help, CLI_TAKES(OPT_DATA), true, &o, &rc) != 0) {
         return rc;
     }
     if ((s = cli_open_store(o.cmd, o.data)) == NULL) {
@@ -526,7 +497,8 @@ static int user_cert(int argc, char **argv)
     uint8_t *cert = NULL, *key = NULL;
 
     if (parse(argc, argv, "user cert", cert_help,
-              TAKES(OPT_DATA) | TAKES(OPT_OUT_CERT) | TAKES(OPT_OUT_KEY), true, &o, &rc) != 0) {
+              CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_OUT_CERT) | CLI_TAKES(OPT_OUT_KEY), true, &o,
+              &rc) != 0) {
         return rc;
     }
     if (o.out_cert == NULL || o.out_key == NULL) {

@@ -72,7 +72,8 @@ typedef struct aw_store_ops {
     /* Inserts the row and changes the users generation, atomically; AW_E_EXISTS. */
     aw_result (*user_insert)(void *b, const aw_store_row *row);
     aw_result (*user_select)(void *b, const char *name, aw_store_row *out);
-    /* Calls fn for every row in name order (sealed_key_len 0: keys are not read). */
+    /* Calls fn for every row in name order (sealed_key_len and sealed_next_key_len 0: keys
+     * are not read). */
     aw_result (*user_each)(void *b, aw_store_row_fn fn, void *arg);
     /* Sets revoked_at when it is 0 and changes the users generation, atomically. */
     aw_result (*user_revoke)(void *b, const char *name, int64_t now);

@@ -3,17 +3,22 @@
  * Durability: in WAL mode a commit is in the WAL file when sqlite3_step returns, so it
  * survives the death of the process (kill -9) with synchronous=NORMAL; only a power loss
  * can take back the last commits, which is enough for the hot writes (sequence and created
- * high-water marks). Adding and revoking users switches to synchronous=FULL for their
- * transaction, so those also survive a power loss.
+ * high-water marks). Every admin write (adding and revoking users, rotating their keys,
+ * adding and revoking invites, the enrollment commit, a schema upgrade) switches to
+ * synchronous=FULL for its transaction, so those also survive a power loss.
  *
  * Concurrency: one connection per aw_store, several processes on one database. WAL lets
  * readers and one writer run together; writers wait up to BUSY_TIMEOUT_MS for each other,
  * and the read-modify-write transactions start with BEGIN IMMEDIATE so that they take the
- * write lock first instead of failing with SQLITE_BUSY when upgrading a read.
+ * write lock first instead of failing with SQLITE_BUSY when upgrading a read. Redeeming an
+ * invite is decided by one conditional UPDATE (still pending, changes() == 1), so of any
+ * number of connections racing for one invite exactly one commits its user.
  *
  * Cache invalidation: PRAGMA data_version changes when another connection commits; only
- * then is the users generation (a counter row bumped by add and revoke, not by the hot
- * writes) read again. */
+ * then is the users generation (a counter row bumped by add, revoke, rotation and the
+ * enrollment commit, not by the hot writes) read again.
+ *
+ * Schema: PRAGMA user_version; an older database is upgraded at open (see migrations). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

@@ -39,6 +39,19 @@ const char *aw_test_path(const char *name)
     return path[which];
 }
 
+aw_user aw_test_user(const char *name, aw_alg alg, aw_fresh_mode mode, uint8_t fill)
+{
+    aw_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.name, sizeof(u.name), "%s", name);
+    u.alg = alg;
+    u.mode = mode;
+    u.key_len = 32;
+    memset(u.key, fill, u.key_len);
+    u.created_at = 1700000000;
+    return u;
+}
+
 void aw_test_run(const char *cmd)
 {
     if (system(cmd) != 0) {

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "store.h"
+
 /* Makes a fresh directory $TMPDIR/<prefix>-XXXXXX (exits loudly when it cannot) for
  * aw_test_path; aw_test_cleanup removes it. */
 void aw_test_scratch(const char *prefix);
@@ -11,6 +13,10 @@ void aw_test_cleanup(void);
 
 /* "<scratch>/name", in one of two rotating static buffers. */
 const char *aw_test_path(const char *name);
+
+/* A user to add: name, alg and mode as given, a 32-byte key of fill bytes, created at
+ * 1700000000, not revoked. */
+aw_user aw_test_user(const char *name, aw_alg alg, aw_fresh_mode mode, uint8_t fill);
 
 /* Runs a shell command; a failure is a test failure. */
 void aw_test_run(const char *cmd);
