@@ -12,6 +12,7 @@
  * client's own verification cost is the request bench's business.
  *
  *   authwire-enroll-bench --data DIR --port P [--count N] [--threads T] [--json FILE] */
+#define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
