@@ -18,52 +18,9 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 data=$work/data
-
-# start_gateway NAME ARGS...: starts authwired on a free port, sets $port and $pid_NAME.
-start_gateway() {
-    local name=$1; shift
-    rm -f "$work/$name.port"
-    "$awd" --data "$data" --listen 127.0.0.1:0 --port-file "$work/$name.port" \
-        --access-log "$work/$name.log" --workers 2 "$@" 2>>"$work/$name.err" &
-    local p=$!
-    pids+=("$p")
-    for _ in $(seq 100); do
-        [[ -s "$work/$name.port" ]] && break
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [[ ! -s "$work/$name.port" ]]; then
-        echo "FATAL: authwired $name did not start:"; cat "$work/$name.err"; exit 1
-    fi
-    port=$(cat "$work/$name.port")
-    printf -v "pid_$name" '%s' "$p"
-}
-
-# free_port: a port nothing answers on, for the test's own relays.
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 30000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-# wait_port PORT: until something accepts connections there (5 s at most).
-wait_port() {
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "FATAL: nothing listens on port $1" >&2
-    exit 1
-}
-
-# last_reason LOG: the reason of the last access-log line.
-last_reason() { tail -n 1 "$1" | jq -r .reason; }
+# shellcheck source=support/gateway_lib.sh
+source "$(dirname "$0")/support/gateway_lib.sh"
 
 # req WANT_EXIT DESCRIPTION CREDENTIALS ARGS...: authwire request, stdout in $work/out.
 req() {

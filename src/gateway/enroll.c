@@ -266,7 +266,7 @@ size_t gw_enroll_sessions_live(gateway *gw)
     int64_t now = gw_now();
     pthread_mutex_lock(&e->lock);
     for (uint32_t i = 0; i < e->capacity; i++) {
-        n += e->index[i].expires > now;
+        n += e->index[i].expires > now && e->slots[i].state != SLOT_DONE;
     }
     pthread_mutex_unlock(&e->lock);
     return n;
