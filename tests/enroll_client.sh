@@ -19,15 +19,11 @@ awd="$(dirname "$aw")/authwired"
 command -v jq >/dev/null || { echo "FATAL: jq is not installed (make deps)" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+data=$work/data
+other=$work/other
+# shellcheck source=support/gateway_lib.sh
+source "$(dirname "$0")/support/gateway_lib.sh"
+trap gateway_cleanup EXIT
 
 # run WANT DESCRIPTION -- command...: stdout in $work/out, stderr in $work/err.
 run() {
@@ -39,25 +35,6 @@ run() {
 # said WHERE PATTERN DESCRIPTION: WHERE (out or err) has PATTERN.
 said() {
     if grep -q -- "$2" "$work/$1"; then ok; else bad "$3: $1 lacks '$2':"; cat "$work/$1"; fi
-}
-
-# gateway NAME DATA [PORT [ENV=VALUE...]]: starts authwired (demo API, TLS) and waits for
-# its port; sets $port and $gw_pid. The access log is $work/NAME.log.
-gateway() {
-    local name=$1 dir=$2 listen=${3:-0}
-    shift 3 2>/dev/null || shift $#
-    rm -f "$work/$name.port"
-    env "$@" "$awd" --data "$dir" --listen "127.0.0.1:$listen" --port-file "$work/$name.port" \
-        --access-log "$work/$name.log" --workers 2 --demo-api 2>>"$work/$name.err" &
-    gw_pid=$!
-    pids+=("$gw_pid")
-    for _ in $(seq 200); do
-        [[ -s "$work/$name.port" ]] && break
-        kill -0 "$gw_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    [[ -s "$work/$name.port" ]] || { echo "FATAL: authwired $name did not start:"; cat "$work/$name.err"; exit 1; }
-    port=$(cat "$work/$name.port")
 }
 
 # steps LOG STEP: how many access-log lines of that enrollment step (key, hello, confirm...).
@@ -73,11 +50,9 @@ invite() {
 # request WANT DESCRIPTION CREDENTIALS PATH: authwire request.
 request() { run "$1" "$2" -- "$aw" request --credentials "$3" "$4"; }
 
-data=$work/data
-other=$work/other
 "$aw" init --data "$data" >/dev/null && "$aw" init --data "$other" >/dev/null ||
     { echo "FATAL: init failed"; exit 1; }
-gateway main "$data"
+start_gateway main --demo-api
 url=https://127.0.0.1:$port
 log=$work/main.log
 
@@ -168,7 +143,7 @@ run 3 "a token of another data dir" -- "$aw" enroll "$url" "$(invite "$other" ja
 said err "DOES NOT MATCH THE TOKEN" "fingerprint mismatch message"
 said err "possible interception" "fingerprint mismatch message"
 [[ $(steps "$log" hello) -eq $hellos && ! -e $work/jack.json ]] && ok || bad "HELLO sent despite the mismatch"
-gateway other "$other"
+data=$other start_gateway other --demo-api
 run 3 "a gateway of another data dir" -- "$aw" enroll "https://127.0.0.1:$port" \
     "$(invite "$data" kim)" --out "$work/kim.json"
 [[ $(steps "$work/other.log" hello) -eq 0 && $(steps "$work/other.log" key) -eq 1 ]] && ok ||
@@ -185,21 +160,21 @@ run 1 "--cacert of another CA" -- "$aw" enroll "$url" "$(invite "$data" lea)" \
 crash() {
     local name=$1 point=$2 token
     token=$(invite "$data" "$name")
-    gateway crash "$data" 0 "AUTHWIRED_TEST_CRASH=$point"
-    disown "$gw_pid" # it dies by SIGKILL on purpose: no job notice
-    local cport=$port cpid=$gw_pid rc=0
+    AUTHWIRED_TEST_CRASH=$point start_gateway crash --demo-api
+    disown "$pid_crash" # it dies by SIGKILL on purpose: no job notice
+    local cport=$port cpid=$pid_crash rc=0
     "$aw" enroll "https://127.0.0.1:$cport" "$token" --out "$work/$name.json" \
         >"$work/$name.out" 2>"$work/$name.err" &
     local epid=$!
     for _ in $(seq 200); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.05; done
     kill -0 "$cpid" 2>/dev/null && bad "$point: the gateway did not crash"
-    gateway crash "$data" "$cport"
+    AW_LISTEN=127.0.0.1:$cport start_gateway crash --demo-api
     wait "$epid" || rc=$?
     [[ $rc -eq 0 ]] && ok || { bad "$point: enroll exit $rc"; cat "$work/$name.err"; }
     request 0 "$name after the $point crash" "$work/$name.json" /api/whoami
     [[ $("$aw" user list --data "$data" --json | jq "[.[] | select(.name == \"$name\")] | length") -eq 1 ]] &&
         ok || bad "$point: not exactly one user $name"
-    kill "$gw_pid"
+    kill "$pid_crash"
 }
 crash max after-commit
 grep -q "sent again" "$work/max.out" && ok || bad "after-commit: the CONFIRM was not sent again: $(cat "$work/max.out")"

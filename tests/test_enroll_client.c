@@ -41,8 +41,8 @@ typedef struct fake {
     bool flip_welcome, flip_done, html_key;
     /* what the client sent */
     int gets, hellos, confirms;
-    uint8_t hello_seen[2][128];
-    size_t hello_seen_len[2];
+    uint8_t hello_seen[8][256];
+    size_t hello_seen_len[8];
     uint8_t confirm_bytes[8][256];
     size_t confirm_len[8];
     bool persisted_before_confirm;
@@ -81,12 +81,32 @@ static void answer(aw_enroll_reply *reply, const uint8_t *frame, size_t len)
     reply->body_len = len;
 }
 
+/* Keeps the first eight frames of a kind the client sent, and counts them all. */
+static void record(uint8_t seen[8][256], size_t lens[8], int *count, const uint8_t *in, size_t len)
+{
+    if (*count < 8 && len <= 256) {
+        memcpy(seen[*count], in, len);
+        lens[*count] = len;
+    }
+    (*count)++;
+}
+
+/* While *budget lasts, the answer is lost on the way (reply: no answer, why). */
+static bool lost(int *budget, aw_enroll_reply *reply, const char *why)
+{
+    if (*budget <= 0) {
+        return false;
+    }
+    (*budget)--;
+    memset(reply, 0, sizeof(*reply));
+    snprintf(reply->text, sizeof(reply->text), "%s", why);
+    return true;
+}
+
 static void serve_key(fake *f, aw_enroll_reply *reply)
 {
     f->gets++;
-    if (f->drop_key > 0) {
-        f->drop_key--;
-        snprintf(reply->text, sizeof(reply->text), "connection reset");
+    if (lost(&f->drop_key, reply, "connection reset")) {
         return;
     }
     if (f->html_key) {
@@ -102,11 +122,7 @@ static void serve_key(fake *f, aw_enroll_reply *reply)
 
 static void serve_hello(fake *f, const uint8_t *in, size_t len, aw_enroll_reply *reply)
 {
-    if (f->hellos < 2) {
-        memcpy(f->hello_seen[f->hellos], in, len);
-        f->hello_seen_len[f->hellos] = len;
-    }
-    f->hellos++;
+    record(f->hello_seen, f->hello_seen_len, &f->hellos, in, len);
     if (f->refuse_hello != NULL) {
         refuse(reply, 409, f->refuse_hello);
         return;
@@ -137,9 +153,7 @@ static void serve_hello(fake *f, const uint8_t *in, size_t len, aw_enroll_reply 
         return;
     }
     f->has_session = true;
-    if (f->drop_hello > 0) {
-        f->drop_hello--;
-        snprintf(reply->text, sizeof(reply->text), "timeout");
+    if (lost(&f->drop_hello, reply, "timeout")) {
         return;
     }
     if (f->flip_welcome) {
@@ -150,11 +164,7 @@ static void serve_hello(fake *f, const uint8_t *in, size_t len, aw_enroll_reply 
 
 static void serve_confirm(fake *f, const uint8_t *in, size_t len, aw_enroll_reply *reply)
 {
-    if (f->confirms < 8) {
-        memcpy(f->confirm_bytes[f->confirms], in, len);
-        f->confirm_len[f->confirms] = len;
-    }
-    f->confirms++;
+    record(f->confirm_bytes, f->confirm_len, &f->confirms, in, len);
     if (f->fail_confirm_500 > 0) {
         f->fail_confirm_500--;
         refuse(reply, 503, "busy");
@@ -189,11 +199,7 @@ static void serve_confirm(fake *f, const uint8_t *in, size_t len, aw_enroll_repl
             reply->body[reply->body_len - 1] ^= 1;
         }
     }
-    if (f->drop_confirm > 0) {
-        f->drop_confirm--;
-        memset(reply, 0, sizeof(*reply));
-        snprintf(reply->text, sizeof(reply->text), "timeout");
-    }
+    (void)lost(&f->drop_confirm, reply, "timeout");
 }
 
 static aw_result fake_send(void *ctx, aw_enroll_frame_type type, const uint8_t *frame, size_t len,

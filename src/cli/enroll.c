@@ -76,16 +76,12 @@ static aw_result persist(void *ctx, const aw_enroll_client *c, const aw_ed25519_
 {
     enroll_file *f = ctx;
     aw_credentials cred;
-    uint8_t secret[AW_ENROLL_KEY_LEN];
-    char pem[512];
-    size_t pem_len = 0;
+    aw_enroll_key_buf key;
     char *ca = NULL;
-    aw_result r = AW_OK;
 
     memset(&cred, 0, sizeof(cred));
     cred.url = (char *)f->url;
     cred.keyid = (char *)c->params.name;
-    cred.alg = c->params.alg;
     cred.mode = c->params.mode;
     memcpy(cred.server_public_key, c->params.server_public_key, sizeof(cred.server_public_key));
     cred.has_enroll_key = true;
@@ -93,6 +89,7 @@ static aw_result persist(void *ctx, const aw_enroll_client *c, const aw_ed25519_
         /* Authenticated by the handshake; stored as text, so no NUL may hide inside. */
         if (memchr(c->params.ca_pem, '\0', c->params.ca_pem_len) != NULL ||
             (ca = malloc(c->params.ca_pem_len + 1)) == NULL) {
+            cli_error("enroll", "the CA certificate in the server's WELCOME is not text");
             return AW_E_MALFORMED;
         }
         memcpy(ca, c->params.ca_pem, c->params.ca_pem_len);
@@ -101,14 +98,7 @@ static aw_result persist(void *ctx, const aw_enroll_client *c, const aw_ed25519_
     } else {
         cred.ca_pem = f->ca_pem;
     }
-    if (c->params.alg == AW_ALG_ED25519) {
-        r = aw_ed25519_private_pem(user_key, pem, sizeof(pem), &pem_len);
-        cred.private_pem = pem;
-    } else {
-        r = aw_enroll_client_user_key(c, secret);
-        cred.secret = secret;
-        cred.secret_len = sizeof(secret);
-    }
+    aw_result r = aw_enroll_put_key(c, user_key, &key, &cred);
     memcpy(cred.enroll_key, f->run->server_key, sizeof(cred.enroll_key));
     if (r == AW_OK) {
         /* A restart replaces the file this run wrote; nothing else is ever replaced. */
@@ -123,8 +113,7 @@ static aw_result persist(void *ctx, const aw_enroll_client *c, const aw_ed25519_
                   : r == AW_E_EXISTS ? "it exists; refusing to overwrite it"
                                      : aw_result_reason(r));
     }
-    aw_wipe(secret, sizeof(secret));
-    aw_wipe(pem, sizeof(pem));
+    aw_wipe(&key, sizeof(key));
     free(ca);
     return r;
 }

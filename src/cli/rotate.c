@@ -72,30 +72,12 @@ static int report_failure(const aw_enroll_outcome *o)
     return CLI_EXIT_FAIL;
 }
 
-/* The new key's bytes, wiped by the caller. */
-typedef struct new_key {
-    uint8_t secret[AW_ENROLL_KEY_LEN];
-    char pem[512];
-} new_key;
-
 /* Stores the new key in path: *next is cred with only the key replaced (pointing into k). */
 static int store_new_key(const char *path, const aw_credentials *cred, const aw_enroll_client *c,
-                         const aw_ed25519_key *user_key, new_key *k, aw_credentials *next)
+                         const aw_ed25519_key *user_key, aw_enroll_key_buf *k, aw_credentials *next)
 {
-    size_t pem_len = 0;
-    aw_result r;
     *next = *cred;
-    next->secret = NULL;
-    next->secret_len = 0;
-    next->private_pem = NULL;
-    if (cred->alg == AW_ALG_ED25519) {
-        r = aw_ed25519_private_pem(user_key, k->pem, sizeof(k->pem), &pem_len);
-        next->private_pem = k->pem;
-    } else {
-        r = aw_enroll_client_user_key(c, k->secret);
-        next->secret = k->secret;
-        next->secret_len = sizeof(k->secret);
-    }
+    aw_result r = aw_enroll_put_key(c, user_key, k, next);
     if (r == AW_OK) {
         r = aw_credentials_replace(path, next);
     }
@@ -162,7 +144,7 @@ int cli_rotate(int argc, char **argv)
     aw_enroll_outcome outcome;
     aw_ed25519_key *user_key = NULL;
     aw_credentials next;
-    new_key key;
+    aw_enroll_key_buf key;
     int rc;
     memset(&next, 0, sizeof(next));
     r = aw_client_rotate(&cred, &tr, &opts, &state, &user_key, &outcome);

@@ -518,6 +518,17 @@ static void attempt_free(attempt *a)
     a->head.ptr = a->body.ptr = NULL;
 }
 
+/* The received head and body move from the attempt to the response. */
+static void hand_over(attempt *a, aw_client_response *out)
+{
+    out->head = (char *)a->head.ptr;
+    out->head_len = a->head.len;
+    out->body = a->body.ptr;
+    out->body_len = a->body.len;
+    a->head.ptr = NULL;
+    a->body.ptr = NULL;
+}
+
 static aw_result one_attempt(attempt *a, const char *url, const char *state_path,
                              aw_client_response *out)
 {
@@ -721,12 +732,7 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
     }
     if (r == AW_OK) {
         out->interception = strcmp(out->error, "channel_binding") == 0;
-        out->head = (char *)a.head.ptr;
-        out->head_len = a.head.len;
-        out->body = a.body.ptr;
-        out->body_len = a.body.len;
-        a.head.ptr = NULL;
-        a.body.ptr = NULL;
+        hand_over(&a, out);
     }
     attempt_free(&a);
     aw_hmac_key_free(a.key.hmac);
@@ -799,12 +805,7 @@ aw_result aw_client_send_plain(const aw_client_plain_request *rq, aw_client_resp
                     (int)strcspn((const char *)a.head.ptr, "\r\n"), (const char *)a.head.ptr);
         }
         out->status = (int)status;
-        out->head = (char *)a.head.ptr;
-        out->head_len = a.head.len;
-        out->body = a.body.ptr;
-        out->body_len = a.body.len;
-        a.head.ptr = NULL;
-        a.body.ptr = NULL;
+        hand_over(&a, out);
     }
     attempt_free(&a);
     return r;

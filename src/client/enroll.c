@@ -242,14 +242,18 @@ static aw_result run(driver *d, const start *s, const uint8_t *key_frame, size_t
         d->out->result = AW_OK;
     } else {
         aw_enroll_client_wipe(c);
+        aw_ed25519_free(*user_key);
+        *user_key = NULL;
     }
     return r;
 }
 
 static void driver_init(driver *d, const aw_enroll_transport *tr, const aw_enroll_options *o,
-                        aw_enroll_outcome *out)
+                        aw_enroll_outcome *out, aw_enroll_client *c, aw_ed25519_key **user_key)
 {
     memset(out, 0, sizeof(*out));
+    memset(c, 0, sizeof(*c));
+    *user_key = NULL;
     d->tr = tr;
     d->o = o;
     d->out = out;
@@ -263,9 +267,7 @@ aw_result aw_client_enroll(const aw_enroll_token *t, const aw_enroll_transport *
                            aw_ed25519_key **user_key, aw_enroll_outcome *out)
 {
     driver d;
-    driver_init(&d, tr, o, out);
-    memset(c, 0, sizeof(*c));
-    *user_key = NULL;
+    driver_init(&d, tr, o, out, c, user_key);
     /* The key frame, fetched once: a restart reuses it (the pin does not change). */
     AW_GUARD(exchange(&d, AW_ENROLL_KEY, NULL, 0));
     uint8_t key_frame[64];
@@ -279,12 +281,7 @@ aw_result aw_client_enroll(const aw_enroll_token *t, const aw_enroll_transport *
     memcpy(out->server_key, f.key, sizeof(out->server_key));
     memcpy(key_frame, out->reply.body, key_frame_len);
     start s = {.token = t};
-    r = run(&d, &s, key_frame, key_frame_len, c, user_key);
-    if (r != AW_OK) {
-        aw_ed25519_free(*user_key);
-        *user_key = NULL;
-    }
-    return r;
+    return run(&d, &s, key_frame, key_frame_len, c, user_key);
 }
 
 aw_result aw_client_rotate(const aw_credentials *cred, const aw_enroll_transport *tr,
@@ -292,9 +289,7 @@ aw_result aw_client_rotate(const aw_credentials *cred, const aw_enroll_transport
                            aw_ed25519_key **user_key, aw_enroll_outcome *out)
 {
     driver d;
-    driver_init(&d, tr, o, out);
-    memset(c, 0, sizeof(*c));
-    *user_key = NULL;
+    driver_init(&d, tr, o, out, c, user_key);
     AW_ENSURE(cred->has_enroll_key, fail(&d, AW_ENROLL_LOCAL, AW_ENROLL_KEY, AW_E_INVALID_ARG));
     /* The pinned key itself makes the key frame: nothing to fetch, nothing to substitute. */
     uint8_t key_frame[64], fp[AW_ENROLL_FP_LEN];
@@ -325,12 +320,27 @@ aw_result aw_client_rotate(const aw_credentials *cred, const aw_enroll_transport
     if (r != AW_OK) {
         return fail(&d, AW_ENROLL_LOCAL, AW_ENROLL_HELLO, r);
     }
-    r = run(&d, &s, key_frame, key_frame_len, c, user_key);
-    if (r != AW_OK) {
-        aw_ed25519_free(*user_key);
-        *user_key = NULL;
+    return run(&d, &s, key_frame, key_frame_len, c, user_key);
+}
+
+aw_result aw_enroll_put_key(const aw_enroll_client *c, const aw_ed25519_key *user_key,
+                            aw_enroll_key_buf *buf, aw_credentials *cred)
+{
+    size_t pem_len = 0;
+    cred->alg = c->params.alg;
+    cred->secret = NULL;
+    cred->secret_len = 0;
+    cred->private_pem = NULL;
+    if (c->params.alg == AW_ALG_ED25519) {
+        AW_ENSURE(user_key != NULL, AW_E_INVALID_ARG);
+        AW_GUARD(aw_ed25519_private_pem(user_key, buf->pem, sizeof(buf->pem), &pem_len));
+        cred->private_pem = buf->pem;
+        return AW_OK;
     }
-    return r;
+    AW_GUARD(aw_enroll_client_user_key(c, buf->secret));
+    cred->secret = buf->secret;
+    cred->secret_len = sizeof(buf->secret);
+    return AW_OK;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------ */

@@ -101,6 +101,18 @@ aw_result aw_client_rotate(const aw_credentials *cred, const aw_enroll_transport
                            const aw_enroll_options *o, aw_enroll_client *c,
                            aw_ed25519_key **user_key, aw_enroll_outcome *out);
 
+/* The new key of a finished handshake, as a credential file holds it: the derived HMAC key
+ * or the Ed25519 private key (PEM). Wiped by the caller (aw_wipe of the whole struct). */
+typedef struct aw_enroll_key_buf {
+    uint8_t secret[AW_ENROLL_KEY_LEN];
+    char pem[512];
+} aw_enroll_key_buf;
+
+/* Puts the new key into cred (alg, and secret or private_pem pointing into buf; the other
+ * one NULL): from c for HMAC, from user_key for Ed25519 (c->params.alg decides). */
+aw_result aw_enroll_put_key(const aw_enroll_client *c, const aw_ed25519_key *user_key,
+                            aw_enroll_key_buf *buf, aw_credentials *cred) AW_MUST_CHECK;
+
 /* ---- the HTTP transports (libcurl) --------------------------------------------------- */
 
 /* Enrollment: unauthenticated. Over https without cacert the TLS certificate is not
