@@ -10,8 +10,9 @@
 #   --cacert of another CA (exit 1 at once);
 #   the gateway killed right before and right after its commit (kill -9 by itself) and
 #   restarted: the client sends the same CONFIRM again, or starts over once, and enrolls;
-#   rotate (HMAC, Ed25519, a `user add` file): the new key works, the old copy is refused,
-#   `user list` shows it; a file without enroll_key is refused.
+#   rotate (HMAC; Ed25519 in sequence mode; challenge mode; a `user add` file): the new key
+#   works, the old copy is refused, `user list` shows it; a file without enroll_key is
+#   refused.
 set -uo pipefail
 aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
 awd="$(dirname "$aw")/authwired"
@@ -200,6 +201,7 @@ rotated() {
 rotated alice
 rotated bob
 rotated ref
+rotated dora
 "$aw" user list --data "$data" >"$work/out" || bad "user list"
 grep -E '^alice .* rotated 20' "$work/out" >/dev/null && ok || bad "user list does not show alice's rotation: $(cat "$work/out")"
 grep -E '^carol .* - ' "$work/out" >/dev/null && ok || bad "user list: carol never rotated: $(cat "$work/out")"
