@@ -84,6 +84,7 @@ run 0 "enroll bob (ed25519, sequence, --cacert)" -- "$aw" enroll "$url" "$bob_to
     --out "$work/bob.json" --cacert "$data/ca.pem"
 said out "enrolled as bob (ed25519, sequence mode)" "bob's summary"
 [[ $(jq -r .key "$work/bob.json") == "-----BEGIN PRIVATE KEY-----"* ]] && ok || bad "bob's key is no PEM"
+[[ "$(jq -j .ca "$work/bob.json")" == "$(cat "$data/ca.pem")" ]] && ok || bad "bob.json lacks the --cacert CA"
 for i in 1 2 3; do request 0 "bob's request $i" "$work/bob.json" /api/whoami; done
 [[ $(jq -r .alg "$work/out") == ed25519 && $(jq -r .mode "$work/out") == sequence ]] && ok ||
     bad "bob whoami: $(cat "$work/out")"

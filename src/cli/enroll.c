@@ -29,11 +29,11 @@ static const char enroll_help[] =
     "\n"
     "  URL             the gateway, https://HOST:PORT (or http://)\n"
     "  --out FILE      the credential file to write (JSON, 0600; never overwritten)\n"
-    "  --cacert FILE   verify the gateway's TLS certificate with this CA. Without it the\n"
-    "                  certificate is NOT verified during enrollment (the pinned key is\n"
-    "                  the security, not TLS); the CA the server sends inside the\n"
-    "                  authenticated handshake goes into FILE and later requests verify\n"
-    "                  TLS with it\n"
+    "  --cacert FILE   verify the gateway's TLS certificate with this CA, and pin it in\n"
+    "                  FILE. Without it the certificate is NOT verified during\n"
+    "                  enrollment (the pinned key is the security, not TLS); the CA the\n"
+    "                  server sends inside the authenticated handshake goes into FILE\n"
+    "                  instead, and later requests verify TLS with it\n"
     "  --timeout S     seconds per exchange (default 15)\n"
     "  -v, --verbose   print each step to stderr\n"
     "  -h, --help      this help\n"
@@ -85,7 +85,9 @@ static aw_result persist(void *ctx, const aw_enroll_client *c, const aw_ed25519_
     cred.mode = c->params.mode;
     memcpy(cred.server_public_key, c->params.server_public_key, sizeof(cred.server_public_key));
     cred.has_enroll_key = true;
-    if (c->params.ca_pem_len > 0) {
+    if (f->ca_pem != NULL) {
+        cred.ca_pem = f->ca_pem; /* --cacert: the CA this very connection verified with */
+    } else if (c->params.ca_pem_len > 0) {
         /* Authenticated by the handshake; stored as text, so no NUL may hide inside. */
         if (memchr(c->params.ca_pem, '\0', c->params.ca_pem_len) != NULL ||
             (ca = malloc(c->params.ca_pem_len + 1)) == NULL) {
@@ -95,8 +97,6 @@ static aw_result persist(void *ctx, const aw_enroll_client *c, const aw_ed25519_
         memcpy(ca, c->params.ca_pem, c->params.ca_pem_len);
         ca[c->params.ca_pem_len] = '\0';
         cred.ca_pem = ca;
-    } else {
-        cred.ca_pem = f->ca_pem;
     }
     aw_result r = aw_enroll_put_key(c, user_key, &key, &cred);
     memcpy(cred.enroll_key, f->run->server_key, sizeof(cred.enroll_key));
