@@ -3,7 +3,8 @@
  *
  *   happy paths: HMAC and Ed25519 enrollment; HMAC and Ed25519 rotation
  *   the pin: a substituted server key ends the run before any POST
- *   lost DONE: the same CONFIRM bytes again, with doubling backoff; a 5xx is retried too
+ *   lost DONE: the same CONFIRM bytes again, with doubling backoff; a 5xx is retried too;
+ *   a lost WELCOME: a fresh HELLO (the fake refuses a replayed one, like authwired)
  *   session_unknown (the server restarted): once from HELLO with a fresh ephemeral key
  *   refusals (invite_used, ...), answers that are not frames, tampered WELCOME and DONE
  *   the persist callback runs after WELCOME and before CONFIRM; its failure sends nothing
@@ -122,6 +123,13 @@ static void serve_key(fake *f, aw_enroll_reply *reply)
 
 static void serve_hello(fake *f, const uint8_t *in, size_t len, aw_enroll_reply *reply)
 {
+    /* Like authwired: a HELLO whose ephemeral key a pending handshake has is a replay. */
+    for (int i = 0; i < f->hellos && i < 8; i++) {
+        if (f->hello_seen_len[i] == len && memcmp(f->hello_seen[i], in, len) == 0) {
+            refuse(reply, 409, "replay");
+            return;
+        }
+    }
     record(f->hello_seen, f->hello_seen_len, &f->hellos, in, len);
     if (f->refuse_hello != NULL) {
         refuse(reply, 409, f->refuse_hello);
@@ -365,6 +373,8 @@ static void test_lost_answers(void)
     f.drop_hello = 1;
     CHECK_OK(enroll(&f, &out, count_persist));
     CHECK(f.gets == 2 && f.hellos == 2 && out.resends == 2);
+    /* The HELLO sent again is a fresh one (a replayed one would be refused). */
+    CHECK(memcmp(f.hello_seen[0], f.hello_seen[1], f.hello_seen_len[0]) != 0);
 
     /* Never an answer to CONFIRM: five sends, pauses 500..4000, and the run says the
      * server may have committed (it did, here). */

@@ -38,7 +38,7 @@ static const char enroll_help[] =
     "  -v, --verbose   print each step to stderr\n"
     "  -h, --help      this help\n"
     "\n"
-    "A lost answer is recovered by sending the same message again (up to 5 times); the\n"
+    "A lost answer is recovered by sending the message again (up to 5 times); the\n"
     "server's refusals (invite used, expired, revoked, unknown) cannot be verified before\n"
     "enrollment and are shown as the server's unauthenticated word.\n"
     "\n"

@@ -75,25 +75,35 @@ static bool retryable(const aw_enroll_reply *reply)
     return reply->status == 0 || reply->status >= 500;
 }
 
-/* Sends frame (the same bytes each time) until an answer that is not retryable comes, at
- * most d->sends times with a doubling pause. AW_OK with d->out->reply holding a 200 frame;
- * otherwise the failure is recorded. */
-static aw_result exchange(driver *d, aw_enroll_frame_type type, const uint8_t *frame, size_t len)
+/* What goes out again when no answer came: NULL keeps the same bytes (CONFIRM: the server
+ * answers an identical retry with the same DONE), or a function that writes a new frame
+ * into the same buffer (HELLO: the server refuses a replayed one, so a fresh handshake). */
+typedef aw_result (*rebuild_fn)(driver *d, void *ctx);
+
+/* Sends frame until an answer that is not retryable comes, at most d->sends times with a
+ * doubling pause. AW_OK with d->out->reply holding a 200 frame; otherwise the failure is
+ * recorded. */
+static aw_result exchange(driver *d, aw_enroll_frame_type type, const uint8_t *frame,
+                          const size_t *len, rebuild_fn rebuild, void *ctx)
 {
     aw_enroll_reply *reply = &d->out->reply;
     unsigned pause = d->backoff_ms;
     for (int n = 0; n < d->sends; n++) {
         if (n > 0) {
             if (d->o->log != NULL) {
-                fprintf(d->o->log, "* no answer to %s (%s); sending it again in %u ms\n",
-                        frame_name(type), reply->status != 0 ? reply->error : reply->text, pause);
+                fprintf(d->o->log, "* no answer to %s (%s); sending %s in %u ms\n",
+                        frame_name(type), reply->status != 0 ? reply->error : reply->text,
+                        rebuild != NULL ? "a fresh one" : "it again", pause);
             }
             d->sleep_ms(pause);
             pause *= 2;
             d->out->resends++;
+            if (rebuild != NULL) {
+                AW_GUARD(rebuild(d, ctx));
+            }
         }
         memset(reply, 0, sizeof(*reply));
-        aw_result r = d->tr->send(d->tr->ctx, type, frame, len, reply);
+        aw_result r = d->tr->send(d->tr->ctx, type, frame, *len, reply);
         if (r != AW_OK) {
             return fail(d, AW_ENROLL_LOCAL, type, r);
         }
@@ -140,14 +150,24 @@ static aw_result init_state(const start *s, aw_enroll_client *c)
                : aw_enroll_client_init_rotation(c, s->name, s->key, s->key_len, s->fingerprint);
 }
 
-/* HELLO -> WELCOME: AW_OK with c->params checked. */
-static aw_result hello(driver *d, const start *s, const uint8_t *key_frame, size_t key_frame_len,
-                       aw_enroll_client *c)
-{
-    uint8_t e[AW_X25519_PRIVATE_LEN], e_pub[AW_X25519_PUBLIC_LEN];
+/* A HELLO being sent: rebuilt with a fresh state and ephemeral key for every send. */
+typedef struct hello_frame {
+    const start *s;
+    const uint8_t *key_frame;
+    size_t key_frame_len;
+    aw_enroll_client *c;
     uint8_t frame[128];
-    size_t len = 0;
-    aw_result r = init_state(s, c);
+    size_t len;
+} hello_frame;
+
+/* Starts the handshake in h->c and writes its HELLO; the pin is checked here, before
+ * anything is sent. */
+static aw_result make_hello(driver *d, void *ctx)
+{
+    hello_frame *h = ctx;
+    uint8_t e[AW_X25519_PRIVATE_LEN], e_pub[AW_X25519_PUBLIC_LEN];
+    aw_enroll_client_wipe(h->c);
+    aw_result r = init_state(h->s, h->c);
     if (r == AW_OK) {
         r = aw_x25519_keypair(e, e_pub);
     }
@@ -155,7 +175,8 @@ static aw_result hello(driver *d, const start *s, const uint8_t *key_frame, size
         aw_wipe(e, sizeof(e));
         return fail(d, AW_ENROLL_LOCAL, AW_ENROLL_HELLO, r);
     }
-    r = aw_enroll_client_hello(c, key_frame, key_frame_len, e, frame, sizeof(frame), &len);
+    r = aw_enroll_client_hello(h->c, h->key_frame, h->key_frame_len, e, h->frame, sizeof(h->frame),
+                               &h->len);
     aw_wipe(e, sizeof(e));
     if (r == AW_E_SERVER_KEY_MISMATCH) {
         return fail(d, AW_ENROLL_INTERFERENCE, AW_ENROLL_KEY, r);
@@ -163,11 +184,20 @@ static aw_result hello(driver *d, const start *s, const uint8_t *key_frame, size
     if (r != AW_OK) {
         return answer_failed(d, AW_ENROLL_KEY, r);
     }
+    return AW_OK;
+}
+
+/* HELLO -> WELCOME: AW_OK with c->params checked. */
+static aw_result hello(driver *d, const start *s, const uint8_t *key_frame, size_t key_frame_len,
+                       aw_enroll_client *c)
+{
+    hello_frame h = {.s = s, .key_frame = key_frame, .key_frame_len = key_frame_len, .c = c};
+    AW_GUARD(make_hello(d, &h));
     if (d->o->log != NULL) {
         fprintf(d->o->log, "* the server's enrollment key matches the pinned fingerprint\n");
     }
-    AW_GUARD(exchange(d, AW_ENROLL_HELLO, frame, len));
-    r = aw_enroll_client_welcome(c, d->out->reply.body, d->out->reply.body_len);
+    AW_GUARD(exchange(d, AW_ENROLL_HELLO, h.frame, &h.len, make_hello, &h));
+    aw_result r = aw_enroll_client_welcome(c, d->out->reply.body, d->out->reply.body_len);
     if (r != AW_OK) {
         return answer_failed(d, AW_ENROLL_WELCOME, r);
     }
@@ -192,7 +222,7 @@ static aw_result confirm(driver *d, aw_enroll_client *c, aw_ed25519_key *user_ke
         return fail(d, AW_ENROLL_LOCAL, AW_ENROLL_CONFIRM, r);
     }
     d->out->confirm_sent = true;
-    r = exchange(d, AW_ENROLL_CONFIRM, frame, len);
+    r = exchange(d, AW_ENROLL_CONFIRM, frame, &len, NULL, NULL);
     if (r == AW_E_SESSION_UNKNOWN && d->out->failure == AW_ENROLL_REFUSED) {
         *restart = true;
         return r;
@@ -269,7 +299,8 @@ aw_result aw_client_enroll(const aw_enroll_token *t, const aw_enroll_transport *
     driver d;
     driver_init(&d, tr, o, out, c, user_key);
     /* The key frame, fetched once: a restart reuses it (the pin does not change). */
-    AW_GUARD(exchange(&d, AW_ENROLL_KEY, NULL, 0));
+    size_t none = 0;
+    AW_GUARD(exchange(&d, AW_ENROLL_KEY, NULL, &none, NULL, NULL));
     uint8_t key_frame[64];
     size_t key_frame_len = out->reply.body_len;
     aw_enroll_frame f;

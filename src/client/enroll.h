@@ -55,7 +55,7 @@ typedef aw_result (*aw_enroll_persist_fn)(void *ctx, const aw_enroll_client *c,
                                           const aw_ed25519_key *user_key, bool again);
 
 typedef struct aw_enroll_options {
-    int sends;           /* sends of one HELLO or CONFIRM when no answer comes (default 5) */
+    int sends;           /* sends of KEY, HELLO or CONFIRM when no answer comes (default 5) */
     unsigned backoff_ms; /* first pause between them, doubled each time (default 500) */
     void (*sleep_ms)(unsigned ms); /* NULL: nanosleep (tests pass their own) */
     aw_enroll_persist_fn persist;  /* NULL: none */
@@ -78,8 +78,8 @@ typedef struct aw_enroll_outcome {
     aw_enroll_reply reply;                    /* the last answer */
     uint8_t server_key[AW_X25519_PUBLIC_LEN]; /* the pinned enrollment key (after KEY) */
     int64_t clock_offset;                     /* params.server_time - the local clock at WELCOME */
-    int resends;                              /* HELLO and CONFIRM sent again after no answer */
-    int restarts;                             /* handshakes started over (session_unknown) */
+    int resends;       /* KEY, HELLO (a fresh one) and CONFIRM sent again after no answer */
+    int restarts;      /* handshakes started over (session_unknown) */
     bool confirm_sent; /* a CONFIRM went out: the server may have committed */
 } aw_enroll_outcome;
 
@@ -87,7 +87,8 @@ typedef struct aw_enroll_outcome {
  * HELLO, WELCOME, an Ed25519 key made when the invite asks for one (*user_key, the
  * caller frees it), CONFIRM, DONE. A CONFIRM without answer is sent again, the same bytes,
  * with backoff; a session_unknown answer to it (the server restarted) starts over from
- * HELLO once, with a fresh ephemeral key. On AW_OK, c holds the parameters and the key
+ * HELLO once, with a fresh ephemeral key. A HELLO without answer is replaced by a fresh one
+ * (the server refuses a replayed HELLO). On AW_OK, c holds the parameters and the key
  * (the caller wipes c); on failure c is wiped and out says why. */
 aw_result aw_client_enroll(const aw_enroll_token *t, const aw_enroll_transport *tr,
                            const aw_enroll_options *o, aw_enroll_client *c,
