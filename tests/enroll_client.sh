@@ -94,8 +94,10 @@ typed=$(invite "$data" carol | tr 'A-Z' 'a-z' | sed 's/..../&-/g; s/-$//')
 run 0 "a token typed in lower case with dashes" -- "$aw" enroll "$url" "$typed" --out "$work/carol.json"
 dora_token=$(invite "$data" dora --mode challenge)
 rc=0
-echo "$dora_token" | "$aw" enroll "$url" - --out "$work/dora.json" >"$work/out" 2>"$work/err" || rc=$?
+echo "$dora_token" | "$aw" enroll "$url" - --out "$work/dora.json" --verbose >"$work/out" 2>"$work/err" || rc=$?
 [[ $rc -eq 0 ]] && ok || { bad "token on stdin: exit $rc"; cat "$work/err"; }
+said err "TLS certificate not verified during enrollment" "--verbose says TLS is not verified"
+said err "enrollment key matches the pinned fingerprint" "--verbose shows the pin checked"
 request 0 "dora (challenge mode)" "$work/dora.json" /api/whoami
 
 # ---- refusals ---------------------------------------------------------------------------

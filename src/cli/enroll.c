@@ -17,7 +17,7 @@
 #include "files.h"
 
 static const char enroll_help[] =
-    "usage: authwire enroll URL TOKEN --out FILE [--cacert FILE] [--timeout S] [-v]\n"
+    "usage: authwire enroll URL TOKEN --out FILE [--cacert FILE] [--timeout S] [--verbose]\n"
     "\n"
     "Redeems a one-time invite token (from the gateway's admin: `authwire invite`) and\n"
     "writes the credential file that `authwire request` reads. The token pins the server's\n"
@@ -35,7 +35,7 @@ static const char enroll_help[] =
     "                  server sends inside the authenticated handshake goes into FILE\n"
     "                  instead, and later requests verify TLS with it\n"
     "  --timeout S     seconds per exchange (default 15)\n"
-    "  -v, --verbose   print each step to stderr\n"
+    "  --verbose       print each step to stderr\n"
     "  -h, --help      this help\n"
     "\n"
     "A lost answer is recovered by sending the message again (up to 5 times); the\n"
@@ -48,13 +48,13 @@ static const char enroll_help[] =
 
 #define DEFAULT_TIMEOUT 15
 
-enum { OPT_OUT = 256, OPT_CACERT, OPT_TIMEOUT };
+enum { OPT_OUT = CLI_OPT_FIRST, OPT_CACERT, OPT_TIMEOUT, OPT_VERBOSE };
 
 static const struct option enroll_options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"verbose", no_argument, NULL, 'v'},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -247,9 +247,9 @@ int cli_enroll(int argc, char **argv)
     const char *out = NULL, *cacert = NULL;
     long timeout = DEFAULT_TIMEOUT;
     bool verbose = false;
-    int c;
+    int c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "vh", enroll_options, NULL)) != -1) {
+    while ((c = cli_next_option(argc, argv, "enroll", enroll_help, enroll_options, ~0u, &rc)) > 0) {
         switch (c) {
         case OPT_OUT:
             out = optarg;
@@ -266,16 +266,13 @@ int cli_enroll(int argc, char **argv)
             timeout = (long)v;
             break;
         }
-        case 'v':
+        default: /* OPT_VERBOSE */
             verbose = true;
             break;
-        case 'h':
-            fputs(enroll_help, stdout);
-            return CLI_EXIT_OK;
-        default:
-            fputs(enroll_help, stderr);
-            return CLI_EXIT_USAGE;
         }
+    }
+    if (c < 0) {
+        return rc;
     }
     if (argc - optind != 2) {
         cli_error("enroll", "URL and TOKEN are required, and nothing else (see --help)");
@@ -322,7 +319,7 @@ int cli_enroll(int argc, char **argv)
     aw_wipe(&token, sizeof(token));
     aw_ed25519_free(user_key);
     free(file.ca_pem);
-    int rc = CLI_EXIT_OK;
+    rc = CLI_EXIT_OK;
     if (r != AW_OK) {
         rc = report_failure(&outcome, out, cacert);
         bool uncertain =

@@ -12,7 +12,7 @@
 #include "enroll.h"
 
 static const char rotate_help[] =
-    "usage: authwire rotate --credentials FILE [-v]\n"
+    "usage: authwire rotate --credentials FILE [--verbose]\n"
     "\n"
     "Replaces the key in a credential file without downtime. The handshake of enrollment\n"
     "runs again, keyed by the current key, against the server's enrollment key pinned in\n"
@@ -23,18 +23,18 @@ static const char rotate_help[] =
     "it. Ed25519 users get a new key pair; the server only ever sees its public half.\n"
     "\n"
     "  --credentials FILE  the credential file (from `authwire enroll` or `user add`)\n"
-    "  -v, --verbose       print each step and the signed exchanges to stderr\n"
+    "  --verbose           print each step and the signed exchanges to stderr\n"
     "  -h, --help          this help\n"
     "\n"
     "exit status: 0 rotated and confirmed; 1 refused by the gateway, no answer, or the new\n"
     "key is not confirmed yet; 2 usage; 3 possible interference (an answer that does not\n"
     "verify).\n";
 
-enum { OPT_CREDENTIALS = 256 };
+enum { OPT_CREDENTIALS = CLI_OPT_FIRST, OPT_VERBOSE };
 
 static const struct option rotate_options[] = {
     {"credentials", required_argument, NULL, OPT_CREDENTIALS},
-    {"verbose", no_argument, NULL, 'v'},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -95,23 +95,17 @@ int cli_rotate(int argc, char **argv)
 {
     const char *path = NULL;
     bool verbose = false;
-    int c;
+    int c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "vh", rotate_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_CREDENTIALS:
+    while ((c = cli_next_option(argc, argv, "rotate", rotate_help, rotate_options, ~0u, &rc)) > 0) {
+        if (c == OPT_CREDENTIALS) {
             path = optarg;
-            break;
-        case 'v':
+        } else {
             verbose = true;
-            break;
-        case 'h':
-            fputs(rotate_help, stdout);
-            return CLI_EXIT_OK;
-        default:
-            fputs(rotate_help, stderr);
-            return CLI_EXIT_USAGE;
         }
+    }
+    if (c < 0) {
+        return rc;
     }
     if (path == NULL) {
         cli_error("rotate", "--credentials FILE is required (see --help)");
@@ -145,7 +139,6 @@ int cli_rotate(int argc, char **argv)
     aw_ed25519_key *user_key = NULL;
     aw_credentials next;
     aw_enroll_key_buf key;
-    int rc;
     memset(&next, 0, sizeof(next));
     r = aw_client_rotate(&cred, &tr, &opts, &state, &user_key, &outcome);
     if (r != AW_OK) {
