@@ -85,6 +85,11 @@ int cli_load_exchange(const char *cmd, const char *path, const char *request_pat
 int cli_message_operands(const char *cmd, int argc, char **argv, const char **file,
                          const char *key_path, bool response, const char *request_path);
 
+/* Reads a credential file (src/client/credentials.h) into *out; 0, or prints why (naming
+ * the file and the bad member) and returns -1. */
+struct aw_credentials;
+int cli_read_credentials(const char *cmd, const char *path, struct aw_credentials *out);
+
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);
 

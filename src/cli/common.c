@@ -9,6 +9,7 @@
 
 #include "authwire/crypto.h"
 #include "cli.h"
+#include "credentials.h"
 #include "datadir.h"
 #include "files.h"
 #include "json.h"
@@ -210,6 +211,17 @@ int cli_load_exchange(const char *cmd, const char *path, const char *request_pat
     }
     if (req->msg.is_response) {
         cli_error(cmd, "%s is not a request", request_path);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_read_credentials(const char *cmd, const char *path, aw_credentials *out)
+{
+    const char *why = NULL;
+    aw_result r = aw_credentials_read(path, out, &why);
+    if (r != AW_OK) {
+        cli_error(cmd, "%s: %s", path, why != NULL ? why : aw_result_reason(r));
         return -1;
     }
     return 0;

@@ -116,10 +116,7 @@ int cli_rotate(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     aw_credentials cred;
-    const char *why = NULL;
-    aw_result r = aw_credentials_read(path, &cred, &why);
-    if (r != AW_OK) {
-        cli_error("rotate", "%s: %s", path, why != NULL ? why : aw_result_reason(r));
+    if (cli_read_credentials("rotate", path, &cred) != 0) {
         return CLI_EXIT_FAIL;
     }
     if (!cred.has_enroll_key) {
@@ -140,7 +137,7 @@ int cli_rotate(int argc, char **argv)
     aw_credentials next;
     aw_enroll_key_buf key;
     memset(&next, 0, sizeof(next));
-    r = aw_client_rotate(&cred, &tr, &opts, &state, &user_key, &outcome);
+    aw_result r = aw_client_rotate(&cred, &tr, &opts, &state, &user_key, &outcome);
     if (r != AW_OK) {
         rc = report_failure(&outcome);
     } else if (store_new_key(path, &cred, &state, user_key, &key, &next) != 0) {
