@@ -75,3 +75,11 @@ req() {
 
 # last_reason LOG: the reason of the last access-log line.
 last_reason() { tail -n 1 "$1" | jq -r .reason; }
+
+# gateway_cleanup: an EXIT trap (trap gateway_cleanup EXIT): kills every process in pids
+# and removes $work.
+gateway_cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
