@@ -288,7 +288,10 @@ enroll 0 "lim stops after WELCOME" "$token" --save "$work/s4" --stop-after welco
 statuses=""
 for i in $(seq 21); do post "$url" "$work/s4/hello"; statuses+="${answer%% *} "; done
 [[ $statuses == 401* && $statuses == *429* ]] && ok || bad "HELLOs per invite: $statuses"
-[[ $(last_reason "$work/en.log") == rate_limited ]] && ok || bad "per invite: $(last_reason "$work/en.log")"
+# The 60-second window may roll over during the loop on a loaded machine, so the log is
+# checked for the refusal, not for its last line.
+grep -q '"reason":"rate_limited","detail":"too many HELLOs for this invite"' "$work/en.log" && ok ||
+    bad "per invite: no rate_limited HELLO in the access log"
 
 start_gateway few --demo-api --plain --enroll-sessions 2
 few_base="http://127.0.0.1:$port"
