@@ -103,11 +103,20 @@ static aw_result send_raw(aw_attack_ctx *ctx, aw_attack_result *out, const uint8
     aw_attack_mark(ctx);
     aw_wire_answer a;
     AW_GUARD(aw_attack_raw(ctx, req, len, timeout_ms, &a));
+    char counted[64];
     if (a.timed_out && a.status == 0) {
         aw_attack_set(out, AW_ATTACK_ERROR, NULL,
                       "no answer within %d s (the gateway's deadline may be longer: "
                       "--slow-timeout)",
                       timeout_ms / 1000);
+    } else if (a.status == 0 && a.closed && aw_attack_rejections(ctx, counted, sizeof(counted)) &&
+               counted[0] != '\0') {
+        /* It answered and closed while the request was still coming: the close reset the
+         * connection before its answer could be read. */
+        aw_attack_set(out, AW_ATTACK_BLOCKED, counted,
+                      "the gateway closed the connection before the whole request was sent (its "
+                      "answer was lost to the reset), counted as %s",
+                      counted);
     } else {
         aw_attack_judge_gateway(ctx, a.status, a.error, out);
         aw_attack_detail_append(out, ", after %.1f s", a.seconds);

@@ -1,6 +1,7 @@
 /* The harness: sets up what every attack shares (the credential, the gateway's address and
  * CA, a rogue CA, the gateway's counters), runs the catalogue row by row and gives each
  * attack its man in the middle, its client and its verdicts (see attack.h). */
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -731,6 +732,11 @@ aw_result aw_attack_run(const aw_attack_config *cfg, aw_attack_report *out, char
     snprintf(out->target, sizeof(out->target), "%s", ctx->base_url);
     snprintf(out->user, sizeof(out->user), "%s", ctx->cred.keyid);
     snprintf(out->mode, sizeof(out->mode), "%s", aw_fresh_mode_name(ctx->cred.mode));
+    /* A peer that closes while the proxy or an oversized request still writes must give
+     * EPIPE, not kill the run. */
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, was;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &was);
     aw_wire_counters probe;
     ctx->metrics = aw_wire_counters_read(&ctx->gateway, &probe) == AW_OK;
     ctx->tty = cfg->progress != NULL && isatty(fileno(cfg->progress));
@@ -759,6 +765,7 @@ aw_result aw_attack_run(const aw_attack_config *cfg, aw_attack_report *out, char
     if (ctx->tty) {
         fprintf(cfg->progress, "\r\033[K");
     }
+    sigaction(SIGPIPE, &was, NULL);
     ctx_close(ctx);
     free(ctx);
     return AW_OK;

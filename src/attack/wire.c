@@ -213,11 +213,31 @@ aw_frame aw_http_frame(const uint8_t *buf, size_t len, bool response, size_t max
 
 /* ---- one exchange ------------------------------------------------------------------- */
 
+#define WRITE_PIECE (16 * 1024)
+
 typedef struct exchange {
     struct event_base *base;
     aw_wire_answer *out;
     bool done;
+    const uint8_t *req; /* written a piece at a time, and no more once an answer begins: a */
+    size_t len, off;    /* gateway that refuses a huge request answers and closes early */
+    struct event *timer;
+    bool grace; /* the write side failed: what can still be read gets a moment */
 } exchange;
+
+static void feed(struct bufferevent *bev, exchange *x)
+{
+    if (x->off < x->len && evbuffer_get_length(bufferevent_get_input(bev)) == 0) {
+        size_t n = x->len - x->off < WRITE_PIECE ? x->len - x->off : WRITE_PIECE;
+        bufferevent_write(bev, x->req + x->off, n);
+        x->off += n;
+    }
+}
+
+static void exchange_write(struct bufferevent *bev, void *arg)
+{
+    feed(bev, arg);
+}
 
 static void finish(exchange *x)
 {
@@ -245,6 +265,16 @@ static void exchange_event(struct bufferevent *bev, short what, void *arg)
         x->out->connected = true;
         return;
     }
+    if ((what & BEV_EVENT_WRITING) && !x->grace) {
+        /* The gateway closed while we were still sending (a refused oversized request): its
+         * answer may still be readable. */
+        x->out->closed = true;
+        x->off = x->len;
+        x->grace = true;
+        struct timeval tv = {0, 500 * 1000};
+        evtimer_add(x->timer, &tv);
+        return;
+    }
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         x->out->closed = true;
         finish(x);
@@ -256,7 +286,7 @@ static void exchange_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     exchange *x = arg;
-    x->out->timed_out = true;
+    x->out->timed_out = !x->grace;
     finish(x);
 }
 
@@ -291,20 +321,21 @@ aw_result aw_wire_exchange(const aw_endpoint *e, const uint8_t *req, size_t len,
                            aw_wire_answer *out)
 {
     memset(out, 0, sizeof(*out));
-    exchange x = {.out = out};
+    exchange x = {.out = out, .req = req, .len = len};
     x.base = event_base_new();
     AW_ENSURE(x.base != NULL, AW_E_INTERNAL);
     double t0 = now_seconds();
     struct bufferevent *bev = aw_endpoint_connect(e, x.base);
     struct event *timer = evtimer_new(x.base, exchange_timeout, &x);
+    x.timer = timer;
     aw_result r = AW_OK;
     if (bev == NULL || timer == NULL) {
         r = AW_E_IO;
     } else {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         evtimer_add(timer, &tv);
-        bufferevent_setcb(bev, exchange_read, NULL, exchange_event, &x);
-        bufferevent_write(bev, req, len);
+        bufferevent_setcb(bev, exchange_read, exchange_write, exchange_event, &x);
+        feed(bev, &x);
         bufferevent_enable(bev, EV_READ | EV_WRITE);
         event_base_dispatch(x.base);
         struct evbuffer *in = bufferevent_get_input(bev);
