@@ -77,12 +77,12 @@ const aw_attack *aw_attack_catalogue(size_t *count);
 /* ---- running a catalogue --------------------------------------------------------------- */
 
 typedef struct aw_attack_config {
-    const char *target;      /* gateway URL; NULL: the credential file's url */
-    const char *credentials; /* credential file of the user the attacker sits behind */
-    const char *cacert;      /* the gateway's CA; NULL: the credential file's */
-    const char *data_dir;    /* the local gateway's data directory, or NULL */
-    const char *victim;      /* another user of the gateway, or NULL */
-    const char *only;        /* run this id only, or NULL */
+    const char *target;         /* gateway URL; NULL: the credential file's url */
+    const char *credentials;    /* credential file of the user the attacker sits behind */
+    const char *cacert;         /* the gateway's CA; NULL: the credential file's */
+    const char *data_dir;       /* the local gateway's data directory, or NULL */
+    const char *victim;         /* another user of the gateway, or NULL */
+    const char *only;           /* run this id only, or NULL */
     const aw_attack *catalogue; /* NULL: aw_attack_catalogue() */
     size_t catalogue_len;
     int slow_timeout_ms; /* how long the slow-request attack waits (0: 15 s) */
@@ -129,8 +129,8 @@ void aw_attack_expected(const aw_attack *a, bool tls, aw_fresh_mode mode, aw_alg
 
 const aw_credentials *aw_attack_cred(const aw_attack_ctx *ctx);
 const char *aw_attack_cred_path(const aw_attack_ctx *ctx); /* its file (state: PATH.state) */
-bool aw_attack_tls(const aw_attack_ctx *ctx);          /* the target is https */
-const char *aw_attack_victim(const aw_attack_ctx *ctx); /* another user, or NULL */
+bool aw_attack_tls(const aw_attack_ctx *ctx);              /* the target is https */
+const char *aw_attack_victim(const aw_attack_ctx *ctx);    /* another user, or NULL */
 const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx);
 /* How long an attack may wait for one of the gateway's deadlines, in milliseconds. */
 int aw_attack_patience_ms(const aw_attack_ctx *ctx);

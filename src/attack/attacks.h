@@ -39,8 +39,8 @@ aw_result aw_attack_tamper(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_
 
 /* The user sends call through a man in the middle that changes each answer to a signed
  * request with edit(m, arg); the verdict is the client's on the changed answer. */
-aw_result aw_attack_tamper_answer(aw_attack_ctx *ctx, aw_attack_result *out,
-                                  aw_attack_edit_fn edit, void *arg, aw_attack_call *call);
+aw_result aw_attack_tamper_answer(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_edit_fn edit,
+                                  void *arg, aw_attack_call *call);
 /* The same with the edit already running (e from aw_attack_mitm_edit). */
 aw_result aw_attack_tamper_answer_sent(aw_attack_ctx *ctx, aw_attack_result *out,
                                        const aw_attack_edit *e, aw_attack_call *call);

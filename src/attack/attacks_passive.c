@@ -18,7 +18,8 @@ typedef struct secret_forms {
 
 static void add_form(secret_forms *s, const char *what, const uint8_t *bytes, size_t len)
 {
-    if (s->n < sizeof(s->form) / sizeof(s->form[0]) && len >= 16 && len <= sizeof(s->form[0].bytes)) {
+    if (s->n < sizeof(s->form) / sizeof(s->form[0]) && len >= 16 &&
+        len <= sizeof(s->form[0].bytes)) {
         snprintf(s->form[s->n].what, sizeof(s->form[s->n].what), "%s", what);
         memcpy(s->form[s->n].bytes, bytes, len);
         s->form[s->n].len = len;
@@ -151,8 +152,7 @@ static aw_result passive_capture(aw_attack_ctx *ctx, aw_attack_result *out)
                       "signatures; no key material",
                       messages, bytes, aw_attack_tls(ctx) ? "TLS intercepted" : "plain HTTP");
     if (what[0] != '\0') {
-        aw_attack_set(out, AW_ATTACK_SUCCEEDED, NULL, "the user's key crossed the wire: %s",
-                      what);
+        aw_attack_set(out, AW_ATTACK_SUCCEEDED, NULL, "the user's key crossed the wire: %s", what);
         aw_attack_observe(out, "the user's key: %s", what);
     } else if (aw_proxy_record_truncated(p)) {
         aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the capture filled up before the end");

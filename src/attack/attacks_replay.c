@@ -144,10 +144,9 @@ static aw_result seq_reorder(aw_attack_ctx *ctx, aw_attack_result *out)
     free(req);
     AW_GUARD(r);
     aw_attack_judge_gateway(ctx, again, error, out);
-    aw_attack_detail_prepend(out, "n+1 before n: %d, then n: %d (%s), then n again: ",
-                             next_status, late,
-                             late >= 200 && late < 300 ? "the window accepts reordering, by design"
-                                                       : "refused");
+    aw_attack_detail_prepend(
+        out, "n+1 before n: %d, then n: %d (%s), then n again: ", next_status, late,
+        late >= 200 && late < 300 ? "the window accepts reordering, by design" : "refused");
     return AW_OK;
 }
 

@@ -7,8 +7,8 @@
 #include "attacks.h"
 
 typedef struct strip_state {
-    size_t bytes;  /* what the client sent */
-    bool tls;      /* it was a TLS record (a ClientHello) */
+    size_t bytes; /* what the client sent */
+    bool tls;     /* it was a TLS record (a ClientHello) */
     bool replied;
     char reply[512];
 } strip_state;
@@ -97,8 +97,8 @@ static aw_result tls_untrusted_ca(aw_attack_ctx *ctx, aw_attack_result *out)
 }
 
 /* Sends req (len bytes) on the attacker's connection and judges the answer. */
-static aw_result send_raw(aw_attack_ctx *ctx, aw_attack_result *out, const uint8_t *req,
-                          size_t len, int timeout_ms)
+static aw_result send_raw(aw_attack_ctx *ctx, aw_attack_result *out, const uint8_t *req, size_t len,
+                          int timeout_ms)
 {
     aw_attack_mark(ctx);
     aw_wire_answer a;
@@ -149,8 +149,9 @@ static aw_result oversized_head(aw_attack_ctx *ctx, aw_attack_result *out)
     /* Past the largest head any gateway may be configured to take (1 MiB). */
     enum { PAD = 1024 * 1024 + 4096 };
     char head[512];
-    int n = snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\nHost: %s\r\nX-Padding: ",
-                     AW_PATH_BALANCE, aw_attack_gateway(ctx)->authority);
+    int n =
+        snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\nHost: %s\r\nX-Padding: ", AW_PATH_BALANCE,
+                 aw_attack_gateway(ctx)->authority);
     AW_ENSURE(n > 0 && (size_t)n < sizeof(head), AW_E_INTERNAL);
     size_t len = (size_t)n + PAD + 4;
     uint8_t *req = malloc(len);
@@ -170,8 +171,9 @@ static aw_result slow_request(aw_attack_ctx *ctx, aw_attack_result *out)
                      aw_attack_gateway(ctx)->authority);
     AW_ENSURE(n > 0 && (size_t)n < sizeof(head), AW_E_INTERNAL);
     int patience = aw_attack_patience_ms(ctx);
-    aw_attack_progress(ctx, "half a request head sent; waiting up to %d s for the gateway's "
-                            "deadline",
+    aw_attack_progress(ctx,
+                       "half a request head sent; waiting up to %d s for the gateway's "
+                       "deadline",
                        patience / 1000);
     return send_raw(ctx, out, (const uint8_t *)head, (size_t)n, patience);
 }

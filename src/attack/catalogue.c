@@ -10,7 +10,7 @@
 #define CATALOGUE_MAX 256
 
 static const aw_attack_family *const families[] = {
-    &aw_attacks_passive, &aw_attacks_tamper,    &aw_attacks_replay,
+    &aw_attacks_passive,  &aw_attacks_tamper,    &aw_attacks_replay,
     &aw_attacks_response, &aw_attacks_transport,
 };
 
@@ -56,8 +56,8 @@ aw_result aw_attack_tamper(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_
     return AW_OK;
 }
 
-aw_result aw_attack_tamper_answer(aw_attack_ctx *ctx, aw_attack_result *out,
-                                  aw_attack_edit_fn edit, void *arg, aw_attack_call *call)
+aw_result aw_attack_tamper_answer(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_edit_fn edit,
+                                  void *arg, aw_attack_call *call)
 {
     aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, edit, arg);
     AW_ENSURE(e != NULL, AW_E_IO);
@@ -78,8 +78,7 @@ aw_result aw_attack_tamper_answer_sent(aw_attack_ctx *ctx, aw_attack_result *out
 }
 
 /* Where ";name=" starts in the Signature-Input value and where its value ends. */
-static bool find_param(const char *v, const char *name, size_t *start, size_t *vstart,
-                       size_t *end)
+static bool find_param(const char *v, const char *name, size_t *start, size_t *vstart, size_t *end)
 {
     char pat[48];
     snprintf(pat, sizeof(pat), ";%s=", name);

@@ -22,7 +22,7 @@ struct aw_attack_ctx {
     aw_credentials cred;
     bool cred_open;
     char cred_path[4096];
-    char base_url[320];        /* scheme://authority of the gateway */
+    char base_url[320]; /* scheme://authority of the gateway */
     aw_endpoint gateway;
     struct ssl_ctx_st *gateway_tls; /* a client context trusting the gateway's CA */
     struct ssl_ctx_st *rogue_tls;   /* a server context with the rogue CA's leaf */
@@ -210,8 +210,8 @@ void aw_attack_progress(aw_attack_ctx *ctx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(f, "%sauthwire: attack: [%zu/%zu] %s: %s\n", ctx->tty ? "\r\033[K" : "",
-            ctx->index + 1, ctx->total, ctx->current, line);
+    fprintf(f, "%sauthwire: attack: [%zu/%zu] %s: %s\n", ctx->tty ? "\r\033[K" : "", ctx->index + 1,
+            ctx->total, ctx->current, line);
     fflush(f);
 }
 
@@ -411,11 +411,12 @@ aw_result aw_attack_forge_request(aw_attack_ctx *ctx, const aw_attack_forge *f, 
     if (f->content_type != NULL) {
         snprintf(type_line, sizeof(type_line), "Content-Type: %s\r\n", f->content_type);
     }
-    int w = snprintf(text, cap,
-                     "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Digest: %s\r\nSignature-Input: "
-                     "%.*s\r\nSignature: %.*s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     f->method, f->path, ctx->gateway.authority, type_line, digest, (int)si.len,
-                     (const char *)si_buf, (int)sg.len, (const char *)sg_buf, strlen(body), body);
+    int w =
+        snprintf(text, cap,
+                 "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Digest: %s\r\nSignature-Input: "
+                 "%.*s\r\nSignature: %.*s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                 f->method, f->path, ctx->gateway.authority, type_line, digest, (int)si.len,
+                 (const char *)si_buf, (int)sg.len, (const char *)sg_buf, strlen(body), body);
     if (w < 0 || (size_t)w >= cap) {
         free(text);
         return AW_E_INTERNAL;
@@ -582,8 +583,7 @@ void aw_attack_expected(const aw_attack *a, bool tls, aw_fresh_mode mode, aw_alg
 }
 
 /* Why a row cannot run against this target, or NULL. */
-static const char *skip_reason(const aw_attack_ctx *ctx, const aw_attack *a, char *buf,
-                               size_t cap)
+static const char *skip_reason(const aw_attack_ctx *ctx, const aw_attack *a, char *buf, size_t cap)
 {
     aw_fresh_mode mode = ctx->cred.mode;
     const char *mode_name = aw_fresh_mode_name(mode);
@@ -633,35 +633,59 @@ static void default_observed(aw_attack_ctx *ctx, aw_attack_result *res)
         aw_attack_observe(res, "only its own exchanges with the gateway");
         return;
     }
+    /* "METHOD target -> status" for each exchange, requests paired with the answers on the
+     * same connection in order. */
+    enum { PENDING = 16, SHOWN = 3 };
+    struct {
+        int conn;
+        char line[80];
+    } pending[PENDING];
+    size_t n_pending = 0, exchanges = 0, bytes = 0;
+    char seen[200] = "";
     size_t n = aw_proxy_record_count(ctx->proxy);
-    size_t requests = 0, responses = 0, bytes = 0;
-    char first[160] = "";
     for (size_t i = 0; i < n; i++) {
         aw_proxy_record rec;
+        aw_pmsg m = {0};
         if (aw_proxy_record_get(ctx->proxy, i, &rec) != AW_OK) {
             continue;
         }
         bytes += rec.len;
-        if (rec.http && rec.response) {
-            responses++;
-        } else if (rec.http) {
-            requests++;
-            if (first[0] == '\0') {
-                size_t line = strcspn((const char *)rec.data, "\r\n");
-                snprintf(first, sizeof(first), " (%.*s)", (int)(line < 120 ? line : 120),
-                         (const char *)rec.data);
+        if (rec.http && aw_pmsg_parse((aw_span){rec.data, rec.len}, &m) == AW_OK) {
+            if (!m.response && n_pending < PENDING) {
+                pending[n_pending].conn = rec.conn;
+                snprintf(pending[n_pending].line, sizeof(pending[n_pending].line), "%s %s",
+                         m.method, m.target);
+                n_pending++;
+            } else if (m.response) {
+                for (size_t k = 0; k < n_pending; k++) {
+                    if (pending[k].conn != rec.conn) {
+                        continue;
+                    }
+                    if (exchanges < SHOWN) {
+                        size_t len = strlen(seen);
+                        snprintf(seen + len, sizeof(seen) - len, "%s%s -> %d",
+                                 exchanges > 0 ? ", " : "", pending[k].line, m.status);
+                    }
+                    exchanges++;
+                    memmove(&pending[k], &pending[k + 1], (n_pending - k - 1) * sizeof(pending[0]));
+                    n_pending--;
+                    break;
+                }
             }
         }
+        aw_pmsg_free(&m);
         aw_proxy_record_free(&rec);
     }
-    if (requests + responses == 0) {
-        aw_attack_observe(res, "%zu bytes, no readable HTTP message", bytes);
+    if (exchanges == 0) {
+        aw_attack_observe(res, "%zu bytes, no readable HTTP exchange", bytes);
         return;
     }
-    aw_attack_observe(res, "%zu requests%s and %zu answers in the clear%s: heads and bodies "
-                           "readable",
-                      requests, first, responses,
-                      ctx->gateway.tls ? " (TLS intercepted with the rogue CA)" : " (plain HTTP)");
+    char more[32] = "";
+    if (exchanges > SHOWN) {
+        snprintf(more, sizeof(more), " and %zu more", exchanges - SHOWN);
+    }
+    aw_attack_observe(res, "%s%s: heads, bodies and signatures in the clear (%s)", seen, more,
+                      ctx->gateway.tls ? "TLS intercepted with the rogue CA" : "plain HTTP");
 }
 
 static void run_row(aw_attack_ctx *ctx, const aw_attack *a, aw_attack_row *row)

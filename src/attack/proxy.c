@@ -142,9 +142,8 @@ aw_result aw_proxy_record_get(aw_proxy *p, size_t i, aw_proxy_record *out)
         out->sent = p->records[i].sent != NULL
                         ? copy_bytes(p->records[i].sent, p->records[i].sent_len)
                         : NULL;
-        r = out->data != NULL && (p->records[i].sent == NULL || out->sent != NULL)
-                ? AW_OK
-                : AW_E_INTERNAL;
+        r = out->data != NULL && (p->records[i].sent == NULL || out->sent != NULL) ? AW_OK
+                                                                                   : AW_E_INTERNAL;
         if (r != AW_OK) {
             aw_proxy_record_free(out);
         }
@@ -298,8 +297,7 @@ static bool handle(pconn *c, aw_pmsg *m, const uint8_t *data, size_t len)
     }
     uint8_t *out = NULL;
     size_t out_len = 0;
-    if (act == AW_PROXY_PASS && m->copies > 0 &&
-        aw_pmsg_serialize(m, &out, &out_len) != AW_OK) {
+    if (act == AW_PROXY_PASS && m->copies > 0 && aw_pmsg_serialize(m, &out, &out_len) != AW_OK) {
         act = AW_PROXY_CLOSE;
     }
     record_sent(p, rec, act == AW_PROXY_PASS && m->copies > 0, out, out_len);
@@ -346,8 +344,8 @@ static bool process(pconn *c, bool response)
             size_t n = len > CHUNK_MAX ? CHUNK_MAX : len;
             const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)n);
             aw_pmsg m = {.conn = c->id, .response = response, .copies = 1};
-            bool alive = data != NULL && aw_pmsg_set_body(&m, data, n) == AW_OK &&
-                         handle(c, &m, data, n);
+            bool alive =
+                data != NULL && aw_pmsg_set_body(&m, data, n) == AW_OK && handle(c, &m, data, n);
             aw_pmsg_free(&m);
             if (!alive) {
                 return false;
@@ -460,10 +458,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct bufferevent *down = NULL;
     if (p->cfg.client_tls != NULL) {
         struct ssl_st *ssl = aw_tls_new(p->cfg.client_tls, true, NULL);
-        down = ssl == NULL ? NULL
-                           : bufferevent_openssl_socket_new(p->base, fd, ssl,
-                                                            BUFFEREVENT_SSL_ACCEPTING,
-                                                            BEV_OPT_CLOSE_ON_FREE);
+        down = ssl == NULL
+                   ? NULL
+                   : bufferevent_openssl_socket_new(p->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
         if (down != NULL) {
             bufferevent_openssl_set_allow_dirty_shutdown(down, 1);
         }

@@ -112,10 +112,10 @@ struct ssl_ctx_st;
 
 typedef struct aw_proxy_config {
     aw_proxy_mode mode;
-    const aw_endpoint *upstream;          /* copied */
-    struct ssl_ctx_st *client_tls;        /* NULL: plain toward the client; else a server
-                                           * context (borrowed) to terminate TLS with */
-    aw_proxy_hook_fn hook;                /* NULL: relay unchanged */
+    const aw_endpoint *upstream;   /* copied */
+    struct ssl_ctx_st *client_tls; /* NULL: plain toward the client; else a server
+                                    * context (borrowed) to terminate TLS with */
+    aw_proxy_hook_fn hook;         /* NULL: relay unchanged */
     void *hook_arg;
     size_t max_message; /* 0: 8 MiB */
     size_t max_capture; /* 0: 32 MiB */

@@ -56,8 +56,7 @@ void aw_attack_report_print(const aw_attack_report *r, FILE *out)
     fprintf(out,
             "\n%zu attacks: %zu blocked (%zu by the expected defence), %zu succeeded, %zu "
             "skipped, %zu errors\n",
-            r->n_rows, r->blocked, r->blocked - r->unexpected, r->succeeded, r->skipped,
-            r->errors);
+            r->n_rows, r->blocked, r->blocked - r->unexpected, r->succeeded, r->skipped, r->errors);
 }
 
 aw_result aw_attack_report_json(const aw_attack_report *r, const char *path)

@@ -133,8 +133,7 @@ static bool line_is_field(const uint8_t *line, size_t len, const char *name, aw_
     return true;
 }
 
-aw_frame aw_http_frame(const uint8_t *buf, size_t len, bool response, size_t max,
-                       size_t *msg_len)
+aw_frame aw_http_frame(const uint8_t *buf, size_t len, bool response, size_t max, size_t *msg_len)
 {
     /* The head ends at the first empty line (CRLF CRLF or LF LF). */
     size_t head = 0;
@@ -379,8 +378,9 @@ aw_result aw_wire_counters_read(const aw_endpoint *e, aw_wire_counters *out)
 {
     memset(out, 0, sizeof(*out));
     char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", e->authority);
+    int n =
+        snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                 e->authority);
     AW_ENSURE(n > 0 && (size_t)n < sizeof(req), AW_E_INVALID_ARG);
     aw_wire_answer a;
     aw_result r = aw_wire_exchange(e, (const uint8_t *)req, (size_t)n, 5000, &a);
@@ -410,8 +410,8 @@ aw_result aw_wire_counters_read(const aw_endpoint *e, aw_wire_counters *out)
     return r;
 }
 
-void aw_wire_counters_diff(const aw_wire_counters *before, const aw_wire_counters *after,
-                           char *out, size_t cap)
+void aw_wire_counters_diff(const aw_wire_counters *before, const aw_wire_counters *after, char *out,
+                           size_t cap)
 {
     aw_writer w;
     aw_writer_init(&w, (uint8_t *)out, cap - 1);

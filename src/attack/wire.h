@@ -48,8 +48,7 @@ typedef enum aw_frame {
 /* Content-Length framing only (the one framing authwire uses); requests without it have no
  * body; responses without it run until close (1xx, 204 and 304 have none). A message larger
  * than max is AW_FRAME_BAD. */
-aw_frame aw_http_frame(const uint8_t *buf, size_t len, bool response, size_t max,
-                       size_t *msg_len);
+aw_frame aw_http_frame(const uint8_t *buf, size_t len, bool response, size_t max, size_t *msg_len);
 
 /* One exchange on a fresh connection. */
 typedef struct aw_wire_answer {
@@ -88,7 +87,7 @@ aw_result aw_wire_counters_read(const aw_endpoint *e, aw_wire_counters *out) AW_
 
 /* The reasons whose count grew from before to after, joined with '+' into out ("" when
  * none), in the gateway's order. */
-void aw_wire_counters_diff(const aw_wire_counters *before, const aw_wire_counters *after,
-                           char *out, size_t cap);
+void aw_wire_counters_diff(const aw_wire_counters *before, const aw_wire_counters *after, char *out,
+                           size_t cap);
 
 #endif

@@ -71,9 +71,9 @@ static const char *needs_text(unsigned needs, char *buf, size_t cap)
         unsigned flag;
         const char *name;
     } names[] = {
-        {AW_ATTACK_NEEDS_TLS, "tls"},         {AW_ATTACK_NEEDS_TIMESTAMP, "timestamp"},
+        {AW_ATTACK_NEEDS_TLS, "tls"},           {AW_ATTACK_NEEDS_TIMESTAMP, "timestamp"},
         {AW_ATTACK_NEEDS_SEQUENCE, "sequence"}, {AW_ATTACK_NEEDS_CHALLENGE, "challenge"},
-        {AW_ATTACK_NEEDS_RESTART, "restart"}, {AW_ATTACK_NEEDS_VICTIM, "victim"},
+        {AW_ATTACK_NEEDS_RESTART, "restart"},   {AW_ATTACK_NEEDS_VICTIM, "victim"},
     };
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -113,8 +113,7 @@ static aw_result pick_victim(const aw_user *u, void *arg)
 }
 
 /* Another active user of the data directory, into v->name ("" when there is none). */
-static int find_victim(const char *cmd, const char *data, const char *credentials,
-                       victim_pick *v)
+static int find_victim(const char *cmd, const char *data, const char *credentials, victim_pick *v)
 {
     aw_credentials cred;
     if (cli_read_credentials(cmd, credentials, &cred) != 0) {
