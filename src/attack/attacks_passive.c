@@ -109,15 +109,9 @@ static const char *find_secret(const secret_forms *s, const uint8_t *data, size_
 
 static aw_result passive_capture(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, NULL, NULL);
-    AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_call call;
-    aw_call_get(&call, AW_PATH_BALANCE);
-    (void)aw_attack_send(ctx, &call);
-    aw_attack_call_free(&call);
-    aw_call_note(&call, "a note an observer can read");
-    (void)aw_attack_send(ctx, &call);
-    aw_attack_call_free(&call);
+    AW_GUARD(aw_attack_watch(ctx));
+    aw_attack_send_get(ctx, AW_PATH_BALANCE);
+    aw_attack_send_note(ctx, "a note an observer can read");
     secret_forms *s = aw_attack_alloc(ctx, sizeof(*s));
     AW_ENSURE(s != NULL, AW_E_INTERNAL);
     secret_forms_of(aw_attack_cred(ctx), s);

@@ -9,29 +9,19 @@
 #include "authwire/exchange.h"
 #include "authwire/signature.h"
 
-/* Sends the first signed request twice, the copy right behind the original. */
-static bool duplicate_once(aw_pmsg *m, void *arg)
+/* The copy goes right behind the original. */
+static bool duplicate(aw_pmsg *m, void *arg)
 {
-    int *done = arg;
-    if (*done) {
-        return false;
-    }
-    *done = 1;
+    (void)arg;
     m->copies = 2;
     return true;
 }
 
 static aw_result replay_now(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    int *done = aw_attack_alloc(ctx, sizeof(*done));
-    AW_ENSURE(done != NULL, AW_E_INTERNAL);
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, duplicate_once, NULL, done);
-    AW_ENSURE(e != NULL, AW_E_IO);
+    AW_ENSURE(aw_attack_mitm_first(ctx, duplicate) != NULL, AW_E_IO);
     aw_attack_mark(ctx);
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
+    aw_attack_send_get(ctx, AW_PATH_BALANCE);
     int status;
     char error[64];
     aw_attack_unpassed_answer(ctx, 3000, &status, error, sizeof(error));
@@ -39,94 +29,36 @@ static aw_result replay_now(aw_attack_ctx *ctx, aw_attack_result *out)
     return AW_OK;
 }
 
-/* Replays the captured signed request on the attacker's own connection; the answer goes
- * to *status and error. */
-static aw_result replay_captured(aw_attack_ctx *ctx, const uint8_t *req, size_t len, int *status,
-                                 char *error, size_t cap)
-{
-    aw_wire_answer a;
-    AW_GUARD(aw_attack_raw(ctx, req, len, 10000, &a));
-    *status = a.status;
-    snprintf(error, cap, "%s", a.error);
-    aw_wire_answer_free(&a);
-    return AW_OK;
-}
-
 static aw_result replay_new_connection(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, NULL, NULL);
-    AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_call c;
-    aw_call_note(&c, "pay 10 to bob");
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
-    size_t len = 0;
-    uint8_t *req = aw_attack_captured(ctx, false, true, &len);
-    if (req == NULL) {
-        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "no signed request was captured");
-        return AW_OK;
-    }
-    aw_attack_mark(ctx);
-    int status;
-    char error[64];
-    aw_result r = replay_captured(ctx, req, len, &status, error, sizeof(error));
-    free(req);
-    AW_GUARD(r);
-    aw_attack_judge_gateway(ctx, status, error, out);
-    return AW_OK;
+    AW_GUARD(aw_attack_watch(ctx));
+    aw_attack_send_note(ctx, "pay 10 to bob");
+    return aw_attack_replay_captured(ctx, out);
 }
 
 static aw_result seq_replay_later(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, NULL, NULL);
-    AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_call c;
+    AW_GUARD(aw_attack_watch(ctx));
     for (int i = 0; i < 4; i++) {
-        aw_call_get(&c, AW_PATH_WHOAMI);
-        (void)aw_attack_send(ctx, &c);
-        aw_attack_call_free(&c);
+        aw_attack_send_get(ctx, AW_PATH_WHOAMI); /* n, then n+1..n+3 */
     }
-    size_t len = 0;
-    uint8_t *req = aw_attack_captured(ctx, false, true, &len);
-    if (req == NULL) {
-        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "no signed request was captured");
-        return AW_OK;
-    }
-    aw_attack_mark(ctx);
-    int status;
-    char error[64];
-    aw_result r = replay_captured(ctx, req, len, &status, error, sizeof(error));
-    free(req);
-    AW_GUARD(r);
-    aw_attack_judge_gateway(ctx, status, error, out);
-    return AW_OK;
+    return aw_attack_replay_captured(ctx, out);
 }
 
-/* Holds the first signed request back: the client sees its connection close. */
-static bool hold_first(aw_pmsg *m, void *arg)
+/* Holds the request back: the client sees its connection close. */
+static bool hold(aw_pmsg *m, void *arg)
 {
-    int *held = arg;
-    if (*held) {
-        return false;
-    }
-    *held = 1;
+    (void)arg;
     m->close = true;
     return true;
 }
 
 static aw_result seq_reorder(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    int *held = aw_attack_alloc(ctx, sizeof(*held));
-    AW_ENSURE(held != NULL, AW_E_INTERNAL);
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, hold_first, NULL, held);
+    aw_attack_edit *e = aw_attack_mitm_first(ctx, hold);
     AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_WHOAMI); /* n: held back */
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
-    aw_call_get(&c, AW_PATH_WHOAMI); /* n + 1: delivered first */
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
+    aw_attack_send_get(ctx, AW_PATH_WHOAMI); /* n: held back */
+    aw_attack_send_get(ctx, AW_PATH_WHOAMI); /* n + 1: delivered first */
     int next_status = e->status;
     size_t len = 0;
     uint8_t *req = aw_attack_captured(ctx, false, true, &len);
@@ -136,10 +68,10 @@ static aw_result seq_reorder(aw_attack_ctx *ctx, aw_attack_result *out)
     }
     int late, again;
     char error[64];
-    aw_result r = replay_captured(ctx, req, len, &late, error, sizeof(error));
+    aw_result r = aw_attack_deliver(ctx, req, len, &late, error, sizeof(error));
     if (r == AW_OK) {
         aw_attack_mark(ctx);
-        r = replay_captured(ctx, req, len, &again, error, sizeof(error));
+        r = aw_attack_deliver(ctx, req, len, &again, error, sizeof(error));
     }
     free(req);
     AW_GUARD(r);
@@ -190,15 +122,10 @@ static aw_result challenge_reuse(aw_attack_ctx *ctx, aw_attack_result *out)
     challenge_state *st = aw_attack_alloc(ctx, sizeof(*st));
     AW_ENSURE(st != NULL, AW_E_INTERNAL);
     AW_GUARD(aw_attack_mitm(ctx, AW_PROXY_HTTP, AW_ATTACK_TLS_INTERCEPT, challenge_hook, st));
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_WHOAMI); /* spends the first challenge */
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
+    aw_attack_send_get(ctx, AW_PATH_WHOAMI); /* spends the first challenge */
     int first_status = st->status;
     aw_attack_mark(ctx);
-    aw_call_get(&c, AW_PATH_BALANCE); /* is handed the spent one */
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
+    aw_attack_send_get(ctx, AW_PATH_BALANCE); /* is handed the spent one */
     if (st->replaced == 0) {
         aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the client fetched no second challenge");
         return AW_OK;
@@ -213,12 +140,8 @@ static aw_result challenge_reuse(aw_attack_ctx *ctx, aw_attack_result *out)
 
 static aw_result reflect_response_as_request(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, NULL, NULL);
-    AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
+    AW_GUARD(aw_attack_watch(ctx));
+    aw_attack_send_get(ctx, AW_PATH_BALANCE);
     size_t len = 0;
     uint8_t *raw = aw_attack_captured(ctx, true, true, &len);
     aw_pmsg m;
@@ -248,14 +171,9 @@ static aw_result reflect_response_as_request(aw_attack_ctx *ctx, aw_attack_resul
         free(req);
         return r != AW_OK ? r : AW_E_INTERNAL;
     }
-    aw_attack_mark(ctx);
-    int status;
-    char error[64];
-    r = replay_captured(ctx, (const uint8_t *)req, (size_t)n, &status, error, sizeof(error));
+    r = aw_attack_attempt(ctx, (const uint8_t *)req, (size_t)n, out);
     free(req);
-    AW_GUARD(r);
-    aw_attack_judge_gateway(ctx, status, error, out);
-    return AW_OK;
+    return r;
 }
 
 static const aw_attack replay[] = {

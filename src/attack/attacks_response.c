@@ -39,13 +39,11 @@ static aw_result serve_other_answer(aw_attack_ctx *ctx, aw_attack_result *out, c
     AW_ENSURE(k != NULL, AW_E_INTERNAL);
     aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, keep_or_serve, k);
     AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_call c;
-    aw_call_get(&c, first);
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
+    aw_attack_send_get(ctx, first);
     aw_proxy_lock(aw_attack_proxy(ctx));
     k->serve = 1;
     aw_proxy_unlock(aw_attack_proxy(ctx));
+    aw_attack_call c;
     aw_call_get(&c, second);
     return aw_attack_tamper_answer_sent(ctx, out, e, &c);
 }
@@ -74,9 +72,7 @@ static bool forge_401_edit(aw_pmsg *m, void *arg)
 
 static aw_result forge_401(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper_answer(ctx, out, forge_401_edit, NULL, &c);
+    return aw_attack_tamper_answer_get(ctx, out, forge_401_edit, NULL, AW_PATH_BALANCE);
 }
 
 /* A signed-looking "your clock is a day slow": the genuine answer's signature kept, the
@@ -125,9 +121,7 @@ static bool body_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_response_body(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper_answer(ctx, out, body_edit, NULL, &c);
+    return aw_attack_tamper_answer_get(ctx, out, body_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool status_edit(aw_pmsg *m, void *arg)
@@ -141,22 +135,12 @@ static bool status_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_response_status(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper_answer(ctx, out, status_edit, NULL, &c);
-}
-
-static bool strip_edit(aw_pmsg *m, void *arg)
-{
-    (void)arg;
-    return aw_pmsg_remove(m, "Signature") + aw_pmsg_remove(m, "Signature-Input") > 0;
+    return aw_attack_tamper_answer_get(ctx, out, status_edit, NULL, AW_PATH_BALANCE);
 }
 
 static aw_result strip_response_signature(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper_answer(ctx, out, strip_edit, NULL, &c);
+    return aw_attack_tamper_answer_get(ctx, out, aw_edit_strip_signature, NULL, AW_PATH_BALANCE);
 }
 
 /* The request's own signature, kept on its way and put on a forged answer. */

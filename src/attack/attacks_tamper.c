@@ -26,9 +26,7 @@ static bool method_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_method(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_NOTES);
-    return aw_attack_tamper(ctx, out, method_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, method_edit, NULL, AW_PATH_NOTES);
 }
 
 static bool path_edit(aw_pmsg *m, void *arg)
@@ -39,9 +37,7 @@ static bool path_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_path(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, path_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, path_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool query_edit(aw_pmsg *m, void *arg)
@@ -52,9 +48,7 @@ static bool query_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_query(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_NOTES "?limit=1");
-    return aw_attack_tamper(ctx, out, query_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, query_edit, NULL, AW_PATH_NOTES "?limit=1");
 }
 
 static bool add_query_edit(aw_pmsg *m, void *arg)
@@ -66,9 +60,7 @@ static bool add_query_edit(aw_pmsg *m, void *arg)
 
 static aw_result add_query(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, add_query_edit, (void *)other_user(ctx), &c);
+    return aw_attack_tamper_get(ctx, out, add_query_edit, (void *)other_user(ctx), AW_PATH_BALANCE);
 }
 
 static bool authority_edit(aw_pmsg *m, void *arg)
@@ -79,9 +71,7 @@ static bool authority_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_authority(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, authority_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, authority_edit, NULL, AW_PATH_BALANCE);
 }
 
 /* ---- fields and body ------------------------------------------------------------------ */
@@ -94,9 +84,7 @@ static bool content_type_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_content_type(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_note(&c, "{\"amount\": 1}");
-    return aw_attack_tamper(ctx, out, content_type_edit, NULL, &c);
+    return aw_attack_tamper_note(ctx, out, content_type_edit, NULL, "{\"amount\": 1}");
 }
 
 static const char forged_note[] = "pay 9999 to mallory";
@@ -109,9 +97,7 @@ static bool body_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_body(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_note(&c, "pay 10 to bob");
-    return aw_attack_tamper(ctx, out, body_edit, NULL, &c);
+    return aw_attack_tamper_note(ctx, out, body_edit, NULL, "pay 10 to bob");
 }
 
 /* Content-Digest of body, into the field. */
@@ -134,9 +120,7 @@ static bool body_redigest_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_body_redigest(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_note(&c, "pay 10 to bob");
-    return aw_attack_tamper(ctx, out, body_redigest_edit, NULL, &c);
+    return aw_attack_tamper_note(ctx, out, body_redigest_edit, NULL, "pay 10 to bob");
 }
 
 static bool digest_edit(aw_pmsg *m, void *arg)
@@ -147,9 +131,7 @@ static bool digest_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_content_digest(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_note(&c, "pay 10 to bob");
-    return aw_attack_tamper(ctx, out, digest_edit, NULL, &c);
+    return aw_attack_tamper_note(ctx, out, digest_edit, NULL, "pay 10 to bob");
 }
 
 static bool unsigned_body_edit(aw_pmsg *m, void *arg)
@@ -161,9 +143,7 @@ static bool unsigned_body_edit(aw_pmsg *m, void *arg)
 
 static aw_result add_unsigned_body(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, unsigned_body_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, unsigned_body_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool seq_edit(aw_pmsg *m, void *arg)
@@ -180,9 +160,7 @@ static bool seq_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_seq(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, seq_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, seq_edit, NULL, AW_PATH_BALANCE);
 }
 
 /* ---- the signature's parameters --------------------------------------------------------- */
@@ -208,9 +186,8 @@ static bool keyid_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_keyid(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, keyid_edit, (void *)aw_attack_victim(ctx), &c);
+    return aw_attack_tamper_get(ctx, out, keyid_edit, (void *)aw_attack_victim(ctx),
+                                AW_PATH_BALANCE);
 }
 
 static bool alg_edit(aw_pmsg *m, void *arg)
@@ -226,9 +203,7 @@ static bool alg_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_alg(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, alg_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, alg_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool downgrade_alg_edit(aw_pmsg *m, void *arg)
@@ -239,9 +214,7 @@ static bool downgrade_alg_edit(aw_pmsg *m, void *arg)
 
 static aw_result downgrade_alg(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, downgrade_alg_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, downgrade_alg_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool created_edit(aw_pmsg *m, void *arg)
@@ -257,9 +230,7 @@ static bool created_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_created(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, created_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, created_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool nonce_edit(aw_pmsg *m, void *arg)
@@ -280,9 +251,7 @@ static bool nonce_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_nonce(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, nonce_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, nonce_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool tag_edit(aw_pmsg *m, void *arg)
@@ -293,9 +262,7 @@ static bool tag_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_tag(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, tag_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, tag_edit, NULL, AW_PATH_BALANCE);
 }
 
 static bool hidden_param_edit(aw_pmsg *m, void *arg)
@@ -307,9 +274,8 @@ static bool hidden_param_edit(aw_pmsg *m, void *arg)
 
 static aw_result hidden_duplicate_param(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, hidden_param_edit, (void *)other_user(ctx), &c);
+    return aw_attack_tamper_get(ctx, out, hidden_param_edit, (void *)other_user(ctx),
+                                AW_PATH_BALANCE);
 }
 
 static bool strip_coverage_edit(aw_pmsg *m, void *arg)
@@ -320,9 +286,7 @@ static bool strip_coverage_edit(aw_pmsg *m, void *arg)
 
 static aw_result strip_coverage(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_note(&c, "pay 10 to bob");
-    return aw_attack_tamper(ctx, out, strip_coverage_edit, NULL, &c);
+    return aw_attack_tamper_note(ctx, out, strip_coverage_edit, NULL, "pay 10 to bob");
 }
 
 static bool no_cb_edit(aw_pmsg *m, void *arg)
@@ -334,9 +298,7 @@ static bool no_cb_edit(aw_pmsg *m, void *arg)
 
 static aw_result downgrade_no_cb(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, no_cb_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, no_cb_edit, NULL, AW_PATH_BALANCE);
 }
 
 /* ---- the signature itself ---------------------------------------------------------------- */
@@ -356,22 +318,12 @@ static bool signature_edit(aw_pmsg *m, void *arg)
 
 static aw_result tamper_signature(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, signature_edit, NULL, &c);
-}
-
-static bool strip_signature_edit(aw_pmsg *m, void *arg)
-{
-    (void)arg;
-    return aw_pmsg_remove(m, "Signature") + aw_pmsg_remove(m, "Signature-Input") > 0;
+    return aw_attack_tamper_get(ctx, out, signature_edit, NULL, AW_PATH_BALANCE);
 }
 
 static aw_result strip_signature(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, strip_signature_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, aw_edit_strip_signature, NULL, AW_PATH_BALANCE);
 }
 
 static bool duplicate_signature_edit(aw_pmsg *m, void *arg)
@@ -388,9 +340,7 @@ static bool duplicate_signature_edit(aw_pmsg *m, void *arg)
 
 static aw_result duplicate_signature(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_call c;
-    aw_call_get(&c, AW_PATH_BALANCE);
-    return aw_attack_tamper(ctx, out, duplicate_signature_edit, NULL, &c);
+    return aw_attack_tamper_get(ctx, out, duplicate_signature_edit, NULL, AW_PATH_BALANCE);
 }
 
 /* ---- unsigned additions and insiders ------------------------------------------------------ */
@@ -448,15 +398,10 @@ static aw_result impersonate_user(aw_attack_ctx *ctx, aw_attack_result *out)
     uint8_t *req = NULL;
     size_t len = 0;
     AW_GUARD(aw_attack_forge_request(ctx, &f, &req, &len));
-    aw_attack_mark(ctx);
-    aw_wire_answer a;
-    aw_result r = aw_attack_raw(ctx, req, len, 10000, &a);
+    aw_result r = aw_attack_attempt(ctx, req, len, out);
     free(req);
-    AW_GUARD(r);
-    aw_attack_judge_gateway(ctx, a.status, a.error, out);
     aw_attack_observe(out, "its own request, signed with its own key under keyid \"%s\"", victim);
-    aw_wire_answer_free(&a);
-    return AW_OK;
+    return r;
 }
 
 static const aw_attack tamper[] = {

@@ -40,6 +40,93 @@ void aw_call_note(aw_attack_call *c, const char *text)
         .method = "POST", .path = AW_PATH_NOTES, .content_type = "text/plain", .body = text};
 }
 
+void aw_attack_send_get(aw_attack_ctx *ctx, const char *path)
+{
+    aw_attack_call c;
+    aw_call_get(&c, path);
+    (void)aw_attack_send(ctx, &c);
+    aw_attack_call_free(&c);
+}
+
+void aw_attack_send_note(aw_attack_ctx *ctx, const char *text)
+{
+    aw_attack_call c;
+    aw_call_note(&c, text);
+    (void)aw_attack_send(ctx, &c);
+    aw_attack_call_free(&c);
+}
+
+typedef struct first_only {
+    aw_attack_edit_fn edit;
+    bool done;
+} first_only;
+
+static bool first_only_edit(aw_pmsg *m, void *arg)
+{
+    first_only *f = arg;
+    if (f->done) {
+        return false;
+    }
+    f->done = true;
+    return f->edit(m, NULL);
+}
+
+aw_attack_edit *aw_attack_mitm_first(aw_attack_ctx *ctx, aw_attack_edit_fn request)
+{
+    first_only *f = aw_attack_alloc(ctx, sizeof(*f));
+    if (f == NULL) {
+        return NULL;
+    }
+    f->edit = request;
+    return aw_attack_mitm_edit(ctx, first_only_edit, NULL, f);
+}
+
+bool aw_edit_strip_signature(aw_pmsg *m, void *arg)
+{
+    (void)arg;
+    return aw_pmsg_remove(m, "Signature") + aw_pmsg_remove(m, "Signature-Input") > 0;
+}
+
+aw_result aw_attack_watch(aw_attack_ctx *ctx)
+{
+    return aw_attack_mitm_edit(ctx, NULL, NULL, NULL) != NULL ? AW_OK : AW_E_IO;
+}
+
+aw_result aw_attack_replay_captured(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    size_t len = 0;
+    uint8_t *req = aw_attack_captured(ctx, false, true, &len);
+    if (req == NULL) {
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "no signed request was captured");
+        return AW_OK;
+    }
+    aw_result r = aw_attack_attempt(ctx, req, len, out);
+    free(req);
+    return r;
+}
+
+aw_result aw_attack_attempt(aw_attack_ctx *ctx, const uint8_t *req, size_t len,
+                            aw_attack_result *out)
+{
+    aw_attack_mark(ctx);
+    int status;
+    char error[64];
+    AW_GUARD(aw_attack_deliver(ctx, req, len, &status, error, sizeof(error)));
+    aw_attack_judge_gateway(ctx, status, error, out);
+    return AW_OK;
+}
+
+aw_result aw_attack_deliver(aw_attack_ctx *ctx, const uint8_t *req, size_t len, int *status,
+                            char *error, size_t cap)
+{
+    aw_wire_answer a;
+    AW_GUARD(aw_attack_raw(ctx, req, len, 10000, &a));
+    *status = a.status;
+    snprintf(error, cap, "%s", a.error);
+    aw_wire_answer_free(&a);
+    return AW_OK;
+}
+
 aw_result aw_attack_tamper(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_edit_fn edit,
                            void *arg, aw_attack_call *call)
 {
@@ -54,6 +141,30 @@ aw_result aw_attack_tamper(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_
     }
     aw_attack_judge_gateway(ctx, e->status, e->error, out);
     return AW_OK;
+}
+
+aw_result aw_attack_tamper_get(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_edit_fn edit,
+                               void *arg, const char *path)
+{
+    aw_attack_call c;
+    aw_call_get(&c, path);
+    return aw_attack_tamper(ctx, out, edit, arg, &c);
+}
+
+aw_result aw_attack_tamper_note(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_edit_fn edit,
+                                void *arg, const char *text)
+{
+    aw_attack_call c;
+    aw_call_note(&c, text);
+    return aw_attack_tamper(ctx, out, edit, arg, &c);
+}
+
+aw_result aw_attack_tamper_answer_get(aw_attack_ctx *ctx, aw_attack_result *out,
+                                      aw_attack_edit_fn edit, void *arg, const char *path)
+{
+    aw_attack_call c;
+    aw_call_get(&c, path);
+    return aw_attack_tamper_answer(ctx, out, edit, arg, &c);
 }
 
 aw_result aw_attack_tamper_answer(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_edit_fn edit,

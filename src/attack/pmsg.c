@@ -285,18 +285,24 @@ aw_result aw_pmsg_edit(aw_pmsg *m, const char *name, const char *from, const cha
     return AW_E_NOT_FOUND;
 }
 
-aw_result aw_pmsg_set_body(aw_pmsg *m, const void *body, size_t len)
+/* *dst (owned, *dst_len bytes) becomes a copy of len bytes of src (NULL when empty). */
+static aw_result replace_bytes(uint8_t **dst, size_t *dst_len, const void *src, size_t len)
 {
     uint8_t *b = NULL;
     if (len > 0) {
         b = malloc(len);
         AW_ENSURE(b != NULL, AW_E_INTERNAL);
-        memcpy(b, body, len);
+        memcpy(b, src, len);
     }
-    free(m->body);
-    m->body = b;
-    m->body_len = len;
+    free(*dst);
+    *dst = b;
+    *dst_len = len;
     return AW_OK;
+}
+
+aw_result aw_pmsg_set_body(aw_pmsg *m, const void *body, size_t len)
+{
+    return replace_bytes(&m->body, &m->body_len, body, len);
 }
 
 aw_result aw_pmsg_set_target(aw_pmsg *m, const char *target)
@@ -310,13 +316,7 @@ aw_result aw_pmsg_set_target(aw_pmsg *m, const char *target)
 
 aw_result aw_pmsg_set_reply(aw_pmsg *m, const void *bytes, size_t len)
 {
-    uint8_t *b = malloc(len > 0 ? len : 1);
-    AW_ENSURE(b != NULL, AW_E_INTERNAL);
-    memcpy(b, bytes, len);
-    free(m->reply);
-    m->reply = b;
-    m->reply_len = len;
-    return AW_OK;
+    return replace_bytes(&m->reply, &m->reply_len, bytes, len);
 }
 
 bool aw_pmsg_signed(const aw_pmsg *m)
