@@ -578,6 +578,9 @@ void aw_proxy_stop(aw_proxy *p)
         event_free(p->stop);
     }
     if (p->base != NULL) {
+        /* Run out the callbacks deferred when the loop stopped: they hold references to
+         * connections just freed. */
+        event_base_loop(p->base, EVLOOP_NONBLOCK);
         event_base_free(p->base);
     }
     for (size_t i = 0; i < p->n_records; i++) {

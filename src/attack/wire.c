@@ -360,8 +360,12 @@ aw_result aw_wire_exchange(const aw_endpoint *e, const uint8_t *req, size_t len,
         event_free(timer);
     }
     if (bev != NULL) {
+        bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
         bufferevent_free(bev);
     }
+    /* Callbacks deferred when the loop stopped hold references to the connection: run them
+     * out, or the TLS connection is never freed. */
+    event_base_loop(x.base, EVLOOP_NONBLOCK);
     event_base_free(x.base);
     return r;
 }
