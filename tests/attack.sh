@@ -43,6 +43,8 @@ add_user edna "http://127.0.0.1:$plain_port" --alg ed25519
 add_user tilda "https://127.0.0.1:$tls_port"
 rc=0; "$aw" attack --credentials "$work/tess.json" --only no-such-attack >"$work/out" 2>&1 || rc=$?
 [[ $rc -eq 2 ]] && ok || bad "--only with an unknown id: exit $rc, want 2"
+rc=0; "$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(free_port)" >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 1 ]] && grep -q "cannot connect" "$work/out" && ok || bad "an unreachable target: exit $rc: $(cat "$work/out")"
 
 # run_catalogue USER MODE TRANSPORT: the whole catalogue as USER, the report checked.
 run_catalogue() {

@@ -719,50 +719,10 @@ static void run_row(aw_attack_ctx *ctx, const aw_attack *a, aw_attack_row *row)
                        strcmp(res->stopped_by, row->expected) == 0;
 }
 
-aw_result aw_attack_run(const aw_attack_config *cfg, aw_attack_report *out, char *why,
-                        size_t why_cap)
+/* Runs the rows, one after the other, into out. */
+static void run_rows(aw_attack_ctx *ctx, const aw_attack *cat, size_t n, aw_attack_report *out)
 {
-    memset(out, 0, sizeof(*out));
-    size_t n = cfg->catalogue_len;
-    const aw_attack *cat = cfg->catalogue;
-    if (cat == NULL) {
-        cat = aw_attack_catalogue(&n);
-    }
-    if (cfg->only != NULL) {
-        size_t i = 0;
-        while (i < n && strcmp(cat[i].id, cfg->only) != 0) {
-            i++;
-        }
-        if (i == n) {
-            snprintf(why, why_cap, "no attack '%s' in the catalogue (see --list)", cfg->only);
-            return AW_E_INVALID_ARG;
-        }
-        cat += i;
-        n = 1;
-    }
-    aw_attack_ctx *ctx = calloc(1, sizeof(*ctx));
-    out->rows = calloc(n, sizeof(*out->rows));
-    if (ctx == NULL || out->rows == NULL) {
-        free(ctx);
-        snprintf(why, why_cap, "out of memory");
-        return AW_E_INTERNAL;
-    }
-    aw_result r = ctx_open(ctx, cfg, why, why_cap);
-    if (r != AW_OK) {
-        ctx_close(ctx);
-        free(ctx);
-        return r;
-    }
-    snprintf(out->target, sizeof(out->target), "%s", ctx->base_url);
-    snprintf(out->user, sizeof(out->user), "%s", ctx->cred.keyid);
-    snprintf(out->mode, sizeof(out->mode), "%s", aw_fresh_mode_name(ctx->cred.mode));
-    /* A peer that closes while the proxy or an oversized request still writes must give
-     * EPIPE, not kill the run. */
-    struct sigaction ignore = {.sa_handler = SIG_IGN}, was;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPIPE, &ignore, &was);
-    aw_wire_counters probe;
-    ctx->metrics = aw_wire_counters_read(&ctx->gateway, &probe) == AW_OK;
+    const aw_attack_config *cfg = ctx->cfg;
     ctx->tty = cfg->progress != NULL && isatty(fileno(cfg->progress));
     ctx->total = n;
     for (size_t i = 0; i < n; i++) {
@@ -789,8 +749,64 @@ aw_result aw_attack_run(const aw_attack_config *cfg, aw_attack_report *out, char
     if (ctx->tty) {
         fprintf(cfg->progress, "\r\033[K");
     }
-    sigaction(SIGPIPE, &was, NULL);
-    ctx_close(ctx);
-    free(ctx);
-    return AW_OK;
+}
+
+aw_result aw_attack_run(const aw_attack_config *cfg, aw_attack_report *out, char *why,
+                        size_t why_cap)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n = cfg->catalogue_len;
+    const aw_attack *cat = cfg->catalogue;
+    if (cat == NULL) {
+        cat = aw_attack_catalogue(&n);
+    }
+    if (cfg->only != NULL) {
+        size_t i = 0;
+        while (i < n && strcmp(cat[i].id, cfg->only) != 0) {
+            i++;
+        }
+        if (i == n) {
+            snprintf(why, why_cap, "no attack '%s' in the catalogue (see --list)", cfg->only);
+            return AW_E_INVALID_ARG;
+        }
+        cat += i;
+        n = 1;
+    }
+    aw_attack_ctx *ctx = calloc(1, sizeof(*ctx));
+    out->rows = calloc(n, sizeof(*out->rows));
+    aw_result r = ctx != NULL && out->rows != NULL ? AW_OK : AW_E_INTERNAL;
+    if (r != AW_OK) {
+        snprintf(why, why_cap, "out of memory");
+    } else {
+        r = ctx_open(ctx, cfg, why, why_cap);
+    }
+    if (r == AW_OK) {
+        snprintf(out->target, sizeof(out->target), "%s", ctx->base_url);
+        snprintf(out->user, sizeof(out->user), "%s", ctx->cred.keyid);
+        snprintf(out->mode, sizeof(out->mode), "%s", aw_fresh_mode_name(ctx->cred.mode));
+        /* A peer that closes while the proxy or an oversized request still writes must give
+         * EPIPE, not kill the run. */
+        struct sigaction ignore = {.sa_handler = SIG_IGN}, was;
+        sigemptyset(&ignore.sa_mask);
+        sigaction(SIGPIPE, &ignore, &was);
+        aw_wire_counters probe;
+        r = aw_wire_counters_read(&ctx->gateway, &probe);
+        if (r == AW_E_IO) {
+            snprintf(why, why_cap, "cannot connect to %s%s", ctx->base_url,
+                     ctx->gateway.tls ? " (or its TLS certificate does not verify)" : "");
+        } else {
+            ctx->metrics = r == AW_OK; /* only loopback peers see the counters */
+            r = AW_OK;
+            run_rows(ctx, cat, n, out);
+        }
+        sigaction(SIGPIPE, &was, NULL);
+    }
+    if (ctx != NULL) {
+        ctx_close(ctx);
+        free(ctx);
+    }
+    if (r != AW_OK) {
+        aw_attack_report_free(out);
+    }
+    return r;
 }
