@@ -442,7 +442,8 @@ bool aw_attack_rejections(aw_attack_ctx *ctx, char *out, size_t cap)
     return true;
 }
 
-static void vset(char *dst, size_t cap, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vset(char *dst, size_t cap, const char *fmt,
+                                                       va_list ap)
 {
     vsnprintf(dst, cap, fmt, ap);
 }

@@ -160,8 +160,9 @@ aw_result aw_pmsg_serialize(const aw_pmsg *m, uint8_t **out, size_t *len)
             out_str(&o, m->target != NULL ? m->target : "/");
             out_str(&o, " HTTP/1.1\r\n");
         }
-        bool want_length = !m->keep_length && (m->response || m->body_len > 0 ||
-                                               aw_pmsg_get(m, "content-length") != NULL);
+        /* A response without Content-Length runs until the close, and stays so. */
+        bool want_length = !m->keep_length && (aw_pmsg_get(m, "content-length") != NULL ||
+                                               (!m->response && m->body_len > 0));
         char length[32];
         snprintf(length, sizeof(length), "%zu", m->body_len);
         bool length_written = false;

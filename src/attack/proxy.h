@@ -62,13 +62,13 @@ typedef struct aw_pmsg {
 } aw_pmsg;
 
 /* Parses one whole raw message into m (fields and body copied). AW_E_MALFORMED and the
- * other errors of aw_http_parse. m is released with aw_pmsg_free. */
+ * other errors of aw_http_parse. m is released with aw_pmsg_free (also after a failure). */
 aw_result aw_pmsg_parse(aw_span raw, aw_pmsg *m) AW_MUST_CHECK;
 void aw_pmsg_free(aw_pmsg *m);
 
-/* The message as HTTP/1.1 bytes (malloc'd into *out). Content-Length is set to the body's
- * length (added when the body is not empty or the message is a response) unless
- * keep_length; a raw chunk is its body. */
+/* The message as HTTP/1.1 bytes (malloc'd into *out). Unless keep_length, Content-Length
+ * is set to the body's length (added to a request with a body; a response without one runs
+ * until the close, as it came). A raw chunk is its body. */
 aw_result aw_pmsg_serialize(const aw_pmsg *m, uint8_t **out, size_t *len) AW_MUST_CHECK;
 
 /* The value of the first field named name (case-insensitive), or NULL. */
