@@ -38,8 +38,8 @@ static void test_frame(void)
     CHECK(frame("HTTP/1.1 204 No Content\r\n\r\n", true, 1024, &len) == AW_FRAME_COMPLETE);
     CHECK(frame("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false, 1024,
                 &len) == AW_FRAME_BAD);
-    CHECK(frame("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", false,
-                1024, &len) == AW_FRAME_BAD);
+    CHECK(frame("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", false, 1024,
+                &len) == AW_FRAME_BAD);
     CHECK(frame("POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", false, 1024, &len) ==
           AW_FRAME_BAD);
     CHECK(frame("HTTP/1.1 2x0 OK\r\n\r\n", true, 1024, &len) == AW_FRAME_BAD);
@@ -107,8 +107,8 @@ static void upstream(aw_http_conn *conn, aw_http_request *req, aw_result result,
     }
     int n = snprintf(body, sizeof(body), "%.*s %.*s|%.*s|%.*s", (int)req->msg.method.len,
                      (const char *)req->msg.method.ptr, (int)req->msg.target.len,
-                     (const char *)req->msg.target.ptr, (int)test_len, test,
-                     (int)req->msg.body.len, (const char *)req->msg.body.ptr);
+                     (const char *)req->msg.target.ptr, (int)test_len, test, (int)req->msg.body.len,
+                     (const char *)req->msg.body.ptr);
     aw_http_response resp = {
         .status = result == AW_OK ? 200 : 400,
         .body = {(const uint8_t *)body, n > 0 && (size_t)n < sizeof(body) ? (size_t)n : 0},
@@ -138,13 +138,13 @@ static void upstream_start(void)
 /* ---- the proxy ------------------------------------------------------------------------------ */
 
 typedef struct hook_state {
-    const char *target;  /* a request's new target, or NULL */
-    int copies;          /* for requests */
-    int delay_ms;        /* for responses */
-    const char *reply;   /* answer requests with this instead */
-    bool close;          /* close on a request */
-    const char *body;    /* a response's new body */
-    const char *from;    /* TCP mode: replace from by to in chunks */
+    const char *target; /* a request's new target, or NULL */
+    int copies;         /* for requests */
+    int delay_ms;       /* for responses */
+    const char *reply;  /* answer requests with this instead */
+    bool close;         /* close on a request */
+    const char *body;   /* a response's new body */
+    const char *from;   /* TCP mode: replace from by to in chunks */
     const char *to;
     int seen_requests, seen_responses;
 } hook_state;
