@@ -38,6 +38,7 @@ int cli_enroll(int argc, char **argv);
 int cli_rotate(int argc, char **argv);
 int cli_invite(int argc, char **argv);
 int cli_invites(int argc, char **argv);
+int cli_attack(int argc, char **argv);
 
 /* Prints "authwire: <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

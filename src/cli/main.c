@@ -19,6 +19,8 @@ static const cli_command commands[] = {
     {"rotate", "replace the key of a credential file (signed re-key, then confirmed)", cli_rotate},
     {"request", "send a signed request to the gateway and verify its answer (curl-like)",
      cli_request},
+    {"attack", "run the attack catalogue against a live gateway through a man in the middle",
+     cli_attack},
     {"lab", "the MAC lab: weak MAC constructions attacked for real, measured against the bounds",
      cli_lab},
 };

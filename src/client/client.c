@@ -496,15 +496,7 @@ char *aw_client_url_join(const char *base, const char *url)
 
 static aw_result load_key(const aw_credentials *cred, aw_key *key, aw_ed25519_key **server_key)
 {
-    memset(key, 0, sizeof(*key));
-    key->alg = cred->alg;
-    if (cred->alg == AW_ALG_HMAC_SHA256) {
-        AW_ENSURE(cred->secret != NULL, AW_E_KEY_INVALID);
-        AW_GUARD(aw_hmac_key_new(cred->secret, cred->secret_len, &key->hmac));
-    } else {
-        AW_ENSURE(cred->private_pem != NULL, AW_E_KEY_INVALID);
-        AW_GUARD(aw_ed25519_from_pem(cred->private_pem, strlen(cred->private_pem), &key->ed25519));
-    }
+    AW_GUARD(aw_credentials_key(cred, key));
     return aw_ed25519_from_public(cred->server_public_key, server_key);
 }
 

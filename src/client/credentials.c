@@ -334,3 +334,15 @@ void aw_credentials_free(aw_credentials *c)
     free(c->ca_pem);
     memset(c, 0, sizeof(*c));
 }
+
+aw_result aw_credentials_key(const aw_credentials *c, aw_key *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->alg = c->alg;
+    if (c->alg == AW_ALG_HMAC_SHA256) {
+        AW_ENSURE(c->secret != NULL, AW_E_KEY_INVALID);
+        return aw_hmac_key_new(c->secret, c->secret_len, &out->hmac);
+    }
+    AW_ENSURE(c->alg == AW_ALG_ED25519 && c->private_pem != NULL, AW_E_KEY_INVALID);
+    return aw_ed25519_from_pem(c->private_pem, strlen(c->private_pem), &out->ed25519);
+}

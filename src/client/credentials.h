@@ -59,4 +59,8 @@ aw_result aw_credentials_read(const char *path, aw_credentials *out,
 /* Wipes the secrets and frees every member; the struct is zeroed. NULL is ignored. */
 void aw_credentials_free(aw_credentials *c);
 
+/* The user's signing key as a key object (out->hmac or out->ed25519 to free).
+ * AW_E_KEY_INVALID when the credential holds none for its algorithm. */
+aw_result aw_credentials_key(const aw_credentials *c, aw_key *out) AW_MUST_CHECK;
+
 #endif

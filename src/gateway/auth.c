@@ -184,6 +184,15 @@ static aw_result promote(gw_exchange *x)
 
 aw_result gw_replay_init(gateway *gw, aw_store *store)
 {
+#ifdef AW_TEST_WEAKEN_REPLAY
+    /* TEST-ONLY WEAKENED BUILD. authwired-weak is compiled from these sources with
+     * -DAW_TEST_WEAKEN_REPLAY, in tests/ only (never installed, never in `make demo`): in
+     * timestamp mode the nonce cache is neither consulted nor filled, so a replay inside the
+     * window passes. tests/attack.sh runs the attack harness against it to show that the
+     * harness does see an attack succeed, and checks that authwired lacks this marker. */
+    fprintf(stderr, "authwired: %s\n",
+            "TEST BUILD WITH THE REPLAY CHECK DISABLED (authwired-weak)");
+#endif
     pthread_mutex_init(&gw->replay_lock, NULL);
     pthread_mutex_init(&gw->seq_lock, NULL);
     pthread_mutex_init(&gw->created_lock, NULL);
@@ -226,10 +235,13 @@ static aw_result fresh_timestamp(gw_exchange *x)
         x->detail = "created before the gateway restarted";
         return AW_E_EXPIRED;
     }
+    aw_result r = AW_OK;
+#ifndef AW_TEST_WEAKEN_REPLAY /* see gw_replay_init: the weakened test build skips this */
     pthread_mutex_lock(&gw->replay_lock);
-    aw_result r = aw_nonce_cache_check(&gw->nonces, x->verified.keyid, x->verified.nonce, gw_now());
+    r = aw_nonce_cache_check(&gw->nonces, x->verified.keyid, x->verified.nonce, gw_now());
     pthread_mutex_unlock(&gw->replay_lock);
     AW_GUARD(r);
+#endif
     /* Durable high-water first: after a crash, nothing at or below it passes again. */
     pthread_mutex_lock(&gw->created_lock);
     if (created > gw->created_persisted) {
@@ -242,9 +254,11 @@ static aw_result fresh_timestamp(gw_exchange *x)
     }
     pthread_mutex_unlock(&gw->created_lock);
     AW_GUARD(r);
+#ifndef AW_TEST_WEAKEN_REPLAY /* see gw_replay_init: the weakened test build skips this */
     pthread_mutex_lock(&gw->replay_lock);
     r = aw_nonce_cache_use(&gw->nonces, x->verified.keyid, x->verified.nonce, gw_now());
     pthread_mutex_unlock(&gw->replay_lock);
+#endif
     return r;
 }
 

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The attack harness end to end: `authwire attack` runs the whole catalogue against live
+# gateways (plain HTTP with a timestamp, a sequence, a challenge and an Ed25519 user; HTTPS
+# with channel binding required) and every attack must have run or been skipped for a reason
+# the target explains, none may succeed, and each must be stopped by the defence the
+# catalogue names. Then against authwired-weak (the nonce check compiled out) the replay rows
+# must say SUCCEEDED and the exit status must say so; the real authwired must not contain
+# the weakened path.
+set -uo pipefail
+source "$(dirname "$0")/support/gateway_lib.sh" jq
+weak=${AUTHWIRED_WEAK:?AUTHWIRED_WEAK must point at the authwired-weak binary}
+[[ -x "$weak" ]] || { echo "FATAL: $weak is missing" >&2; exit 1; }
+threat_model="${AW_SOURCE_DIR:?}/docs/THREAT_MODEL.md"
+marker="REPLAY CHECK DISABLED"
+
+# ---- the command line ---------------------------------------------------------------------
+rc=0; "$aw" attack --help >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] && grep -q -- '--credentials FILE' "$work/out" && ok || bad "attack --help: exit $rc"
+rc=0; "$aw" attack >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 2 ]] && ok || bad "attack without --credentials: exit $rc, want 2"
+rc=0; "$aw" attack --list >"$work/list" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] && ok || bad "attack --list: exit $rc"
+catalogue=$(grep -c '^[a-z]' "$work/list")
+catalogue=$((catalogue - 1)) # the header line
+((catalogue >= 40)) && ok || bad "the catalogue has $catalogue attacks, want at least 40"
+
+# ---- gateways and users ----------------------------------------------------------------------
+"$aw" init --data "$data" >/dev/null || { echo "FATAL: init failed"; exit 1; }
+start_gateway plain --demo-api --plain --header-timeout-ms 1000
+plain_port=$port
+start_gateway tls --demo-api --channel-binding require --header-timeout-ms 1000
+tls_port=$port
+add_user() { # add_user NAME URL ARGS...
+    local name=$1 url=$2; shift 2
+    "$aw" user add "$name" --data "$data" --out "$work/$name.json" --url "$url" "$@" >/dev/null ||
+        { echo "FATAL: user add $name failed"; exit 1; }
+}
+add_user bob "http://127.0.0.1:$plain_port"
+add_user tess "http://127.0.0.1:$plain_port" --mode timestamp
+add_user sean "http://127.0.0.1:$plain_port" --mode sequence
+add_user chloe "http://127.0.0.1:$plain_port" --mode challenge
+add_user edna "http://127.0.0.1:$plain_port" --alg ed25519
+add_user tilda "https://127.0.0.1:$tls_port"
+rc=0; "$aw" attack --credentials "$work/tess.json" --only no-such-attack >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 2 ]] && ok || bad "--only with an unknown id: exit $rc, want 2"
+rc=0; "$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(free_port)" >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 1 ]] && grep -q "cannot connect" "$work/out" && ok || bad "an unreachable target: exit $rc: $(cat "$work/out")"
+
+# run_catalogue USER MODE TRANSPORT: the whole catalogue as USER, the report checked.
+run_catalogue() {
+    local user=$1 mode=$2 transport=$3 report="$work/$1.report.json"
+    local rc=0
+    "$aw" attack --credentials "$work/$user.json" --data "$data" --slow-timeout 10 \
+        --json "$report" >"$work/$user.out" 2>"$work/$user.err" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        bad "$user ($mode, $transport): attack exit $rc"; cat "$work/$user.out" "$work/$user.err" >&2
+        return
+    fi
+    ok
+    [[ $(jq length "$report") -eq $catalogue ]] && ok || bad "$user: $(jq length "$report") rows, want $catalogue"
+    grep -q "attacks: .* 0 succeeded, .* 0 errors" "$work/$user.out" && ok || bad "$user: summary: $(tail -n 1 "$work/$user.out")"
+    local wrong
+    wrong=$(jq -r '.[] | select(.outcome != "blocked" and .outcome != "skipped") | "\(.id): \(.outcome): \(.detail)"' "$report")
+    [[ -z $wrong ]] && ok || bad "$user ($mode, $transport): neither blocked nor skipped: $wrong"
+    wrong=$(jq -r '.[] | select(.outcome == "blocked" and (.as_expected | not)) | "\(.id): stopped by \(.stopped_by), expected \(.expected)"' "$report")
+    [[ -z $wrong ]] && ok || bad "$user ($mode, $transport): not stopped by the expected defence: $wrong"
+    wrong=$(jq -r '.[] | select(.outcome == "blocked" and (.stopped_by == "" or .observed == "")) | .id' "$report")
+    [[ -z $wrong ]] && ok || bad "$user: blocked rows without stopped_by or observed: $wrong"
+    # A row is skipped only for a reason this target explains: no TLS, or another mode.
+    local explained="is in $mode mode"
+    [[ $transport == plain ]] && explained="$explained|the target is plain HTTP"
+    wrong=$(jq -r --arg re "$explained" '.[] | select(.outcome == "skipped" and (.detail | test($re) | not)) | "\(.id): \(.detail)"' "$report")
+    [[ -z $wrong ]] && ok || bad "$user ($mode, $transport): skipped without a reason the target explains: $wrong"
+    local ran
+    ran=$(jq '[.[] | select(.outcome == "blocked")] | length' "$report")
+    ((ran >= 30)) && ok || bad "$user: only $ran attacks ran"
+    # Every row quotes a line of the threat model.
+    local threat
+    while IFS= read -r threat; do
+        grep -qF -- "$threat" "$threat_model" && ok || bad "threat '$threat' is not in docs/THREAT_MODEL.md"
+    done < <(jq -r '.[].threat' "$report" | sort -u)
+}
+
+run_catalogue tess timestamp plain
+run_catalogue sean sequence plain
+run_catalogue chloe challenge plain
+run_catalogue edna timestamp plain
+run_catalogue tilda timestamp tls
+
+# What each mode must show.
+row() { jq -r --arg id "$2" '.[] | select(.id == $id) | "\(.outcome) \(.stopped_by)"' "$work/$1.report.json"; }
+[[ $(row tess replay-now) == "blocked replay" ]] && ok || bad "tess replay-now: $(row tess replay-now)"
+[[ $(row sean replay-now) == "blocked seq_replay" ]] && ok || bad "sean replay-now: $(row sean replay-now)"
+[[ $(row chloe replay-now) == "blocked challenge_invalid" ]] && ok || bad "chloe replay-now: $(row chloe replay-now)"
+[[ $(row tilda replay-now) == "blocked channel_binding" ]] && ok || bad "tilda replay-now: $(row tilda replay-now)"
+[[ $(row sean seq-reorder) == "blocked seq_replay" ]] && ok || bad "sean seq-reorder: $(row sean seq-reorder)"
+jq -e '.[] | select(.id == "seq-reorder") | .detail | test("then n: 200 \\(the window accepts reordering")' \
+    "$work/sean.report.json" >/dev/null && ok || bad "seq-reorder says the late n was accepted"
+[[ $(row chloe challenge-reuse) == "blocked challenge_invalid" ]] && ok || bad "chloe challenge-reuse: $(row chloe challenge-reuse)"
+[[ $(row tess tls-intercept) == "skipped " ]] && ok || bad "tess tls-intercept on plain HTTP: $(row tess tls-intercept)"
+[[ $(row tilda tls-intercept) == "blocked channel_binding" ]] && ok || bad "tilda tls-intercept: $(row tilda tls-intercept)"
+jq -e '.[] | select(.id == "tls-intercept") | .observed | test("a note the interceptor reads")' \
+    "$work/tilda.report.json" >/dev/null && ok || bad "tls-intercept says the bodies were readable"
+[[ $(row tilda tls-strip) == "blocked tls:handshake" ]] && ok || bad "tilda tls-strip: $(row tilda tls-strip)"
+[[ $(row tilda tls-untrusted-ca) == "blocked tls:certificate" ]] && ok || bad "tilda tls-untrusted-ca: $(row tilda tls-untrusted-ca)"
+[[ $(row edna tamper-alg) == "blocked alg_mismatch" ]] && ok || bad "edna tamper-alg: $(row edna tamper-alg)"
+[[ $(row tess passive-capture) == "blocked keys_not_on_wire" && $(row edna passive-capture) == "blocked keys_not_on_wire" ]] &&
+    ok || bad "passive capture: $(row tess passive-capture) / $(row edna passive-capture)"
+grep -q '^tamper-body .*BLOCKED by digest_mismatch' "$work/tess.out" && ok || bad "the text report: $(grep '^tamper-body ' "$work/tess.out")"
+grep -q 'observer: ' "$work/tess.out" && ok || bad "the text report names what an observer learned"
+
+# ---- a gateway with its replay check compiled out: the harness must see it ------------------
+grep -qaF "$marker" "$awd" && bad "authwired contains the weakened replay path" || ok
+grep -qaF "$marker" "$weak" && ok || bad "authwired-weak lacks its marker"
+weak_port_file="$work/weak.port"
+"$weak" --data "$data" --listen 127.0.0.1:0 --port-file "$weak_port_file" --plain --demo-api \
+    --workers 2 --access-log "$work/weak.log" 2>"$work/weak.err" &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $weak_port_file ]] && break; sleep 0.05; done
+[[ -s $weak_port_file ]] || { echo "FATAL: authwired-weak did not start"; cat "$work/weak.err"; exit 1; }
+grep -qF "$marker" "$work/weak.err" && ok || bad "authwired-weak says what it is on start"
+for id in replay-now replay-new-connection; do
+    rc=0
+    "$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(cat "$weak_port_file")" \
+        --only "$id" --json "$work/weak.json" >"$work/weak.out" 2>&1 || rc=$?
+    [[ $rc -ne 0 ]] && ok || bad "$id against authwired-weak: exit 0"
+    [[ $(jq -r '.[0].outcome' "$work/weak.json") == succeeded ]] && ok || bad "$id against authwired-weak: $(cat "$work/weak.out")"
+    grep -q "^$id .*SUCCEEDED" "$work/weak.out" && ok || bad "$id: the text report says SUCCEEDED"
+done
+# The same gateway still refuses what the weakening does not touch.
+rc=0
+"$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(cat "$weak_port_file")" \
+    --only tamper-body >"$work/weak.out" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] && ok || bad "tamper-body against authwired-weak: exit $rc"
+
+for g in plain tls; do
+    grep -q 'ERROR: AddressSanitizer\|runtime error:' "$work/$g.err" && bad "$g gateway: sanitizer report" || ok
+done
+kill -0 "$pid_plain" 2>/dev/null && kill -0 "$pid_tls" 2>/dev/null && ok || bad "a gateway died"
+
+echo "attack: $pass passed, $fail failed"
+[[ $fail -eq 0 ]]
