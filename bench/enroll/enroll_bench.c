@@ -274,9 +274,9 @@ static double core_handshakes(size_t n, const uint8_t s[32], const uint8_t s_pub
         aw_enroll_confirmation conf;
         aw_result r = aw_enroll_client_init(&c, &t);
         r = r == AW_OK ? aw_x25519_keypair(e, e_pub) : r;
-        r = r == AW_OK ? aw_enroll_client_hello(&c, key, key_len, e, hello, sizeof(hello),
-                                                &hello_len)
-                       : r;
+        r = r == AW_OK
+                ? aw_enroll_client_hello(&c, key, key_len, e, hello, sizeof(hello), &hello_len)
+                : r;
         r = r == AW_OK ? aw_enroll_frame_parse(hello, hello_len, &f) : r;
         r = r == AW_OK ? aw_x25519_keypair(es, es_pub) : r;
         aw_enroll_server_keys keys = {s, es, psk, NULL};
