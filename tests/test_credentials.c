@@ -113,6 +113,64 @@ static void test_round_trips(void)
     aw_credentials_free(NULL);
 }
 
+/* The enrollment key (what `authwire rotate` pins) round trips, stays absent when absent, and
+ * aw_credentials_replace swaps a whole file atomically: the new one 0600 whatever the old
+ * mode, never a half file, while aw_credentials_write still refuses to replace. */
+static void test_enroll_key_and_replace(void)
+{
+    char url[] = "https://127.0.0.1:8443";
+    char keyid[] = "alice";
+    uint8_t secret[32], secret2[32];
+    aw_credentials c, got;
+    const char *why = NULL;
+
+    for (size_t i = 0; i < sizeof(secret); i++) {
+        secret[i] = (uint8_t)i;
+        secret2[i] = (uint8_t)(0xff - i);
+    }
+    fill_common(&c, url, keyid, NULL);
+    c.alg = AW_ALG_HMAC_SHA256;
+    c.secret = secret;
+    c.secret_len = sizeof(secret);
+    c.has_enroll_key = true;
+    for (size_t i = 0; i < sizeof(c.enroll_key); i++) {
+        c.enroll_key[i] = (uint8_t)(0x90 + i);
+    }
+    const char *path = new_path();
+    CHECK_OK(aw_credentials_write(path, &c));
+    CHECK_OK(aw_credentials_read(path, &got, &why));
+    CHECK(got.has_enroll_key && memcmp(got.enroll_key, c.enroll_key, 32) == 0);
+    aw_credentials_free(&got);
+    CHECK(!got.has_enroll_key);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    CHECK_OK(aw_file_read(path, 1 << 16, 0, &text, &len));
+    CHECK(text != NULL &&
+          strstr((char *)text,
+                 "\"enroll_key\": \"kJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq8=\"") != NULL);
+    aw_file_free(text, len);
+
+    /* Replaced: the new key and no enroll_key; a loosened mode is tightened again. */
+    CHECK(chmod(path, 0400) == 0);
+    c.secret = secret2;
+    c.has_enroll_key = false;
+    CHECK_RESULT(aw_credentials_write(path, &c), AW_E_EXISTS);
+    CHECK_OK(aw_credentials_replace(path, &c));
+    CHECK(mode_of(path) == 0600);
+    CHECK_OK(aw_credentials_read(path, &got, &why));
+    CHECK(!got.has_enroll_key && got.secret_len == 32 && memcmp(got.secret, secret2, 32) == 0);
+    aw_credentials_free(&got);
+    /* A missing file is simply written; nonsense never replaces a good file. */
+    const char *fresh = new_path();
+    CHECK_OK(aw_credentials_replace(fresh, &c));
+    CHECK(mode_of(fresh) == 0600);
+    c.secret = NULL;
+    CHECK_RESULT(aw_credentials_replace(path, &c), AW_E_INVALID_ARG);
+    CHECK_OK(aw_credentials_read(path, &got, &why));
+    CHECK(got.secret_len == 32 && memcmp(got.secret, secret2, 32) == 0);
+    aw_credentials_free(&got);
+}
+
 /* Writes text to a fresh file with mode and reads it; checks the result and the reason. */
 static void expect_read(const char *text, unsigned mode, aw_result want, const char *why_part)
 {
@@ -192,6 +250,12 @@ static void test_bad_files(void)
                 0600, AW_E_MALFORMED, "\"key\" is not an Ed25519 private key");
     expect_read("{" BASE KEY ",\"mode\":\"timestamp\",\"server_public_key\":\"AAAA\"}", 0600,
                 AW_E_MALFORMED, "\"server_public_key\"");
+    expect_read("{" BASE KEY ",\"mode\":\"timestamp\"," SPK ",\"enroll_key\":\"AAAA\"}", 0600,
+                AW_E_MALFORMED, "\"enroll_key\" is not the base64 of a 32-byte X25519");
+    expect_read("{" BASE KEY ",\"mode\":\"timestamp\"," SPK ",\"enroll_key\":1}", 0600,
+                AW_E_MALFORMED, "\"enroll_key\" is not a string");
+    expect_read("{" BASE KEY ",\"mode\":\"timestamp\"," SPK ",\"enroll_key\":null}", 0600, AW_OK,
+                "");
     expect_read("{\"version\":2," BASE KEY ",\"mode\":\"timestamp\"," SPK "}", 0600,
                 AW_E_UNSUPPORTED, "\"version\"");
 
@@ -218,6 +282,7 @@ int main(void)
     }
     test_round_trips();
     test_bad_files();
+    test_enroll_key_and_replace();
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
     if (system(cmd) != 0) {

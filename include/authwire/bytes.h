@@ -221,6 +221,8 @@ size_t aw_base64_encoded_len(size_t len);
 aw_result aw_base64_decode(aw_span in, unsigned flags, uint8_t *out, size_t out_cap,
                            size_t *out_len) AW_MUST_CHECK;
 
+/* Lower-case hex of len bytes into out (2 * len + 1 bytes, NUL-terminated). */
+void aw_hex_encode(const uint8_t *in, size_t len, char *out);
 /* Hex decode (either case, even length). Errors as aw_base64_decode. */
 aw_result aw_hex_decode(aw_span in, uint8_t *out, size_t out_cap, size_t *out_len) AW_MUST_CHECK;
 

@@ -32,6 +32,14 @@
 /* Where a client fetches a challenge nonce (GET, no authentication). */
 #define AW_CHALLENGE_PATH "/.well-known/authwire/challenge"
 
+/* Enrollment (docs/PROTOCOL.md, "Enrollment"): GET answers the KEY frame, POST
+ * takes HELLO or CONFIRM and answers WELCOME or DONE; no request signature (the handshake
+ * authenticates). Rotation: the same frames POSTed as requests signed with the current key;
+ * a GET signed with the new key confirms it. Bodies of both have this content type. */
+#define AW_ENROLL_PATH         "/.well-known/authwire/enroll"
+#define AW_ROTATE_PATH         "/.well-known/authwire/rotate"
+#define AW_ENROLL_CONTENT_TYPE "application/authwire-enroll"
+
 /* Length of the RFC 9266 channel binding, in bytes. */
 #define AW_CB_LEN 32
 

@@ -19,6 +19,8 @@
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
+/* request, enroll, rotate: an answer failed verification (possible interference). */
+#define CLI_EXIT_INTERFERENCE 3
 
 typedef struct cli_command {
     const char *name;
@@ -32,6 +34,8 @@ int cli_init(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_request(int argc, char **argv);
 int cli_lab(int argc, char **argv);
+int cli_enroll(int argc, char **argv);
+int cli_rotate(int argc, char **argv);
 int cli_invite(int argc, char **argv);
 int cli_invites(int argc, char **argv);
 
@@ -81,6 +85,11 @@ int cli_load_exchange(const char *cmd, const char *path, const char *request_pat
 int cli_message_operands(const char *cmd, int argc, char **argv, const char **file,
                          const char *key_path, bool response, const char *request_path);
 
+/* Reads a credential file (src/client/credentials.h) into *out; 0, or prints why (naming
+ * the file and the bad member) and returns -1. */
+struct aw_credentials;
+int cli_read_credentials(const char *cmd, const char *path, struct aw_credentials *out);
+
 /* Parses a decimal int64 option value; returns 0 or -1. */
 int cli_parse_i64(const char *s, int64_t *out);
 
@@ -114,6 +123,10 @@ aw_store *cli_open_store(const char *cmd, const char *data_dir);
  * the caller releases with aw_file_free; prints why and returns NULL on failure. */
 uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *file,
                             bool private_file, size_t *len);
+
+/* The raw public key of data_dir/server-x25519.pem (the enrollment key); 0, or prints why
+ * and returns -1. */
+int cli_read_enroll_key(const char *cmd, const char *data_dir, uint8_t pub[32]);
 
 /* t as UTC ISO 8601 into buf ("-" for 0); returns buf. */
 const char *cli_format_time(int64_t t, char *buf, size_t cap);

@@ -9,6 +9,7 @@
 
 #include "authwire/crypto.h"
 #include "cli.h"
+#include "credentials.h"
 #include "datadir.h"
 #include "files.h"
 #include "json.h"
@@ -215,6 +216,17 @@ int cli_load_exchange(const char *cmd, const char *path, const char *request_pat
     return 0;
 }
 
+int cli_read_credentials(const char *cmd, const char *path, aw_credentials *out)
+{
+    const char *why = NULL;
+    aw_result r = aw_credentials_read(path, out, &why);
+    if (r != AW_OK) {
+        cli_error(cmd, "%s: %s", path, why != NULL ? why : aw_result_reason(r));
+        return -1;
+    }
+    return 0;
+}
+
 int cli_parse_i64(const char *s, int64_t *out)
 {
     if (s == NULL || *s == '\0') {
@@ -298,6 +310,22 @@ uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *f
                   r == AW_E_IO || r == AW_E_NOT_FOUND ? strerror(errno) : aw_result_reason(r));
     }
     return r == AW_OK ? data : NULL;
+}
+
+int cli_read_enroll_key(const char *cmd, const char *data_dir, uint8_t pub[32])
+{
+    size_t len = 0;
+    uint8_t *pem = cli_read_data_file(cmd, data_dir, AW_DATA_X25519_KEY, true, &len);
+    if (pem == NULL) {
+        return -1;
+    }
+    aw_result r = aw_x25519_public_from_pem((const char *)pem, len, pub);
+    aw_file_free(pem, len);
+    if (r != AW_OK) {
+        cli_error(cmd, "%s/" AW_DATA_X25519_KEY " is not an X25519 key", data_dir);
+        return -1;
+    }
+    return 0;
 }
 
 const char *cli_format_time(int64_t t, char *buf, size_t cap)

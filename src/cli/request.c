@@ -33,8 +33,7 @@ static const char request_help[] =
     "answer at all; 2 usage; 3 the answer failed verification (possible interference) or the\n"
     "gateway saw another TLS session than ours (TLS interception suspected).\n";
 
-#define CLI_EXIT_INTERFERENCE 3
-#define MAX_HEADERS           64
+#define MAX_HEADERS 64
 
 enum { OPT_CREDENTIALS = 256, OPT_CACERT, OPT_CERT, OPT_KEY, OPT_STATE };
 
@@ -146,10 +145,7 @@ int cli_request(int argc, char **argv)
     rq.n_fields = n_headers;
 
     aw_credentials cred;
-    const char *why = NULL;
-    aw_result r = aw_credentials_read(credentials_path, &cred, &why);
-    if (r != AW_OK) {
-        cli_error("request", "%s: %s", credentials_path, why != NULL ? why : aw_result_reason(r));
+    if (cli_read_credentials("request", credentials_path, &cred) != 0) {
         return CLI_EXIT_FAIL;
     }
     uint8_t *body = NULL;
@@ -171,7 +167,7 @@ int cli_request(int argc, char **argv)
 
     aw_client_response resp;
     char why_text[256] = "";
-    r = aw_client_send(&cred, credentials_path, &rq, &resp, why_text, sizeof(why_text));
+    aw_result r = aw_client_send(&cred, credentials_path, &rq, &resp, why_text, sizeof(why_text));
     aw_credentials_free(&cred);
     free(body);
     if (r != AW_OK) {

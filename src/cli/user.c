@@ -263,6 +263,11 @@ static int user_add(int argc, char **argv)
         (ca = cli_read_data_file(o.cmd, o.data, AW_DATA_CA_CERT, false, &ca_len)) == NULL) {
         goto out;
     }
+    /* The enrollment key too, so that `authwire rotate` can pin it. */
+    if (cli_read_enroll_key(o.cmd, o.data, cred.enroll_key) != 0) {
+        goto out;
+    }
+    cred.has_enroll_key = true;
 
     memcpy(u.name, o.name, strlen(o.name) + 1);
     u.alg = o.alg;

@@ -5,7 +5,6 @@
  * pre-request callback (CURLOPT_PREREQFUNCTION), which runs after the connection is made
  * or reused and before the request is written; the signed fields are placeholders in the
  * header list until then, filled in place. */
-#define _GNU_SOURCE /* strcasestr */
 #include "client.h"
 
 #include <curl/curl.h>
@@ -13,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "authwire/exchange.h"
@@ -296,12 +296,39 @@ static void verify_response(attempt *a, aw_client_response *out, int64_t now)
     }
 }
 
+bool aw_client_head_field(const char *head, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *line = head != NULL ? strchr(head, '\n') : NULL; line != NULL;
+         line = strchr(line + 1, '\n')) {
+        if (strncasecmp(line + 1, name, n) != 0 || line[1 + n] != ':') {
+            continue;
+        }
+        const char *v = line + 2 + n;
+        while (*v == ' ' || *v == '\t') {
+            v++;
+        }
+        size_t len = strcspn(v, "\r\n");
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+            len--;
+        }
+        if (len >= cap) {
+            return false;
+        }
+        memcpy(out, v, len);
+        out[len] = '\0';
+        return true;
+    }
+    return false;
+}
+
 /* The server's signed clock from a verified error response, or 0. */
 static int64_t signed_server_time(const attempt *a)
 {
-    const char *h = (const char *)a->head.ptr;
-    const char *p = h != NULL ? strcasestr(h, "\nAuthwire-Time:") : NULL;
-    return p != NULL ? strtoll(p + 15, NULL, 10) : 0;
+    char text[32];
+    return aw_client_head_field((const char *)a->head.ptr, AW_FIELD_TIME, text, sizeof(text))
+               ? strtoll(text, NULL, 10)
+               : 0;
 }
 
 static int64_t challenge_created(const char *token)
@@ -321,19 +348,33 @@ static int64_t challenge_created(const char *token)
     return t;
 }
 
-static CURL *curl_for(attempt *a, const char *url)
+/* What every exchange sets: the URL, limits, TLS 1.3, and the callbacks filling a's buffers. */
+static CURL *curl_new(attempt *a, const char *url, long timeout)
 {
-    const aw_client_request *rq = a->rq;
     CURL *c = curl_easy_init();
     if (c == NULL) {
         return NULL;
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout > 0 && timeout < 10 ? timeout : 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout > 0 ? timeout : 60L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+    return c;
+}
+
+static CURL *curl_for(attempt *a, const char *url)
+{
+    const aw_client_request *rq = a->rq;
+    CURL *c = curl_new(a, url, rq->timeout);
+    if (c == NULL) {
+        return NULL;
+    }
     /* The CA named for this gateway is the only one trusted: without clearing CAPATH,
      * libcurl would also trust every CA of the system store. */
     if (rq->cacert != NULL) {
@@ -349,10 +390,6 @@ static CURL *curl_for(attempt *a, const char *url)
         curl_easy_setopt(c, CURLOPT_SSLKEY,
                          rq->client_key != NULL ? rq->client_key : rq->client_cert);
     }
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
     return c;
 }
 
@@ -429,7 +466,7 @@ static aw_result parse_url(attempt *a, const char *url, char **base_url)
     return r;
 }
 
-static char *join_url(const char *base, const char *url)
+char *aw_client_url_join(const char *base, const char *url)
 {
     if (url == NULL) {
         return strdup(base);
@@ -479,6 +516,17 @@ static void attempt_free(attempt *a)
     free(a->body.ptr);
     a->target = a->authority = NULL;
     a->head.ptr = a->body.ptr = NULL;
+}
+
+/* The received head and body move from the attempt to the response. */
+static void hand_over(attempt *a, aw_client_response *out)
+{
+    out->head = (char *)a->head.ptr;
+    out->head_len = a->head.len;
+    out->body = a->body.ptr;
+    out->body_len = a->body.len;
+    a->head.ptr = NULL;
+    a->body.ptr = NULL;
 }
 
 static aw_result one_attempt(attempt *a, const char *url, const char *state_path,
@@ -620,16 +668,22 @@ static aw_result one_attempt(attempt *a, const char *url, const char *state_path
     return AW_OK;
 }
 
+static aw_result curl_ready(void)
+{
+    static bool ready = false;
+    if (!ready) {
+        AW_ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, AW_E_INTERNAL);
+        ready = true;
+    }
+    return AW_OK;
+}
+
 aw_result aw_client_send(const aw_credentials *cred, const char *credentials_path,
                          const aw_client_request *rq, aw_client_response *out, char *why_text,
                          size_t why_cap)
 {
     memset(out, 0, sizeof(*out));
-    static bool curl_ready = false;
-    if (!curl_ready) {
-        AW_ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, AW_E_INTERNAL);
-        curl_ready = true;
-    }
+    AW_GUARD(curl_ready());
     attempt a = {.cred = cred, .rq = rq, .why = why_text, .why_cap = why_cap};
     const char *method = rq->method != NULL ? rq->method : rq->body != NULL ? "POST" : "GET";
     if (strlen(method) >= sizeof(a.method)) {
@@ -637,7 +691,7 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
         return AW_E_INVALID_ARG;
     }
     snprintf(a.method, sizeof(a.method), "%s", method);
-    char *url = join_url(cred->url, rq->url);
+    char *url = aw_client_url_join(cred->url, rq->url);
     char state_path[4096];
     if (rq->state_path != NULL) {
         snprintf(state_path, sizeof(state_path), "%s", rq->state_path);
@@ -678,18 +732,82 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
     }
     if (r == AW_OK) {
         out->interception = strcmp(out->error, "channel_binding") == 0;
-        out->head = (char *)a.head.ptr;
-        out->head_len = a.head.len;
-        out->body = a.body.ptr;
-        out->body_len = a.body.len;
-        a.head.ptr = NULL;
-        a.body.ptr = NULL;
+        hand_over(&a, out);
     }
     attempt_free(&a);
     aw_hmac_key_free(a.key.hmac);
     aw_ed25519_free(a.key.ed25519);
     aw_ed25519_free(a.server_key);
     free(url);
+    return r;
+}
+
+/* Why an unauthenticated exchange got no answer (see client.h). */
+static aw_result plain_failure(CURLcode rc, bool overflow)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return AW_E_KEY_INVALID;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return AW_E_INVALID_ARG;
+    case CURLE_OPERATION_TIMEDOUT:
+        return AW_E_TIMEOUT;
+    default:
+        return overflow ? AW_E_TOO_LARGE : AW_E_IO;
+    }
+}
+
+aw_result aw_client_send_plain(const aw_client_plain_request *rq, aw_client_response *out,
+                               char *why_text, size_t why_cap)
+{
+    memset(out, 0, sizeof(*out));
+    AW_GUARD(curl_ready());
+    attempt a = {.why = why_text, .why_cap = why_cap};
+    a.head = (growbuf){.max = MAX_HEAD};
+    a.body = (growbuf){.max = rq->max_body > 0 ? rq->max_body : MAX_BODY};
+    CURL *c = curl_new(&a, rq->url, rq->timeout);
+    AW_ENSURE(c != NULL, AW_E_INTERNAL);
+    if (rq->cacert != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, rq->cacert);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    } else {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    struct curl_slist *list = curl_slist_append(NULL, "Expect:");
+    char type_line[128];
+    if (rq->content_type != NULL) {
+        snprintf(type_line, sizeof(type_line), "Content-Type: %s", rq->content_type);
+        list = curl_slist_append(list, type_line);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    const char *method = rq->method != NULL ? rq->method : rq->body != NULL ? "POST" : "GET";
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (rq->body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)rq->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(list);
+    aw_result r = AW_OK;
+    if (rc != CURLE_OK) {
+        say(&a, "%s", a.body.overflow ? "the answer is too large" : curl_easy_strerror(rc));
+        r = plain_failure(rc, a.body.overflow);
+    } else {
+        if (rq->verbose != NULL) {
+            fprintf(rq->verbose, "* %s %s: %.*s\n", method, rq->url,
+                    (int)strcspn((const char *)a.head.ptr, "\r\n"), (const char *)a.head.ptr);
+        }
+        out->status = (int)status;
+        hand_over(&a, out);
+    }
+    attempt_free(&a);
     return r;
 }
 

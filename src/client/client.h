@@ -28,6 +28,7 @@ typedef struct aw_client_request {
     const char *client_key;
     const char *state_path; /* sequence counter and clock offset; NULL: CREDENTIALS.state */
     FILE *verbose;          /* -v: what is signed and received goes here; NULL: quiet */
+    long timeout;           /* seconds for the whole exchange; 0: 60 */
 } aw_client_request;
 
 typedef struct aw_client_response {
@@ -53,6 +54,37 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
                          size_t why_cap) AW_MUST_CHECK;
 
 void aw_client_response_free(aw_client_response *r);
+
+/* An unauthenticated exchange, for enrollment, before the client holds any key: nothing is
+ * signed and nothing verified (out->verified stays false), so the answer is worth only what
+ * checks its body (the enrollment frames authenticate themselves). Over https without
+ * cacert the server's certificate is NOT verified: the caller's security must not depend on
+ * TLS. Returns AW_OK when an answer came (any status); when none came (a message in
+ * *why_text): AW_E_IO or AW_E_TIMEOUT (trying again may help), AW_E_KEY_INVALID (the TLS
+ * certificate does not verify with cacert), AW_E_INVALID_ARG (the URL or its host is
+ * wrong), AW_E_TOO_LARGE (the body exceeds max_body). */
+typedef struct aw_client_plain_request {
+    const char *method; /* NULL: GET, or POST with a body */
+    const char *url;
+    const char *content_type; /* sent when not NULL */
+    const uint8_t *body;
+    size_t body_len;
+    const char *cacert; /* verify TLS with this CA file; NULL: TLS is not verified */
+    long timeout;       /* seconds for the whole exchange; 0: 60 */
+    size_t max_body;    /* 0: 64 MiB */
+    FILE *verbose;      /* the status line of each answer; NULL: quiet */
+} aw_client_plain_request;
+
+aw_result aw_client_send_plain(const aw_client_plain_request *rq, aw_client_response *out,
+                               char *why_text, size_t why_cap) AW_MUST_CHECK;
+
+/* The value of field name in a response head (the first one; case-insensitive name, trimmed
+ * value), NUL-terminated into out. false when absent or longer than cap - 1. */
+bool aw_client_head_field(const char *head, const char *name, char *out, size_t cap);
+
+/* url joined to base: a path ("/x") replaces base's path (scheme://authority is kept), a
+ * whole URL is taken as it is, NULL gives base. malloc'd; NULL when out of memory. */
+char *aw_client_url_join(const char *base, const char *url);
 
 /* ---- the client state file (state.c) ------------------------------------------------ */
 

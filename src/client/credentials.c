@@ -83,12 +83,20 @@ static const aw_json *member_string(const aw_json *root, const char *name, bool 
     return m;
 }
 
+/* A raw 32-byte public key (Ed25519 or X25519) in standard base64. */
+static bool decode_public_key(const aw_json *m, uint8_t out[32])
+{
+    size_t n = 0;
+    return aw_base64_decode((aw_span){(const uint8_t *)m->text, m->text_len}, 0, out, 32, &n) ==
+               AW_OK &&
+           n == 32;
+}
+
 static aw_result decode_members(const aw_json *root, aw_credentials *c, const char **why)
 {
     aw_result r = AW_OK;
     const aw_json *version = aw_json_get(root, "version");
-    const aw_json *url, *keyid, *alg, *key, *mode, *spk, *ca;
-    size_t n = 0;
+    const aw_json *url, *keyid, *alg, *key, *mode, *spk, *ca, *enroll_key;
 
     if (root->type != AW_JSON_OBJECT) {
         return fail(why, AW_E_MALFORMED, "the file is not a JSON object");
@@ -106,6 +114,8 @@ static aw_result decode_members(const aw_json *root, aw_credentials *c, const ch
         return r;
     }
     ca = member_string(root, "ca", false, &r, why);
+    AW_GUARD(r);
+    enroll_key = member_string(root, "enroll_key", false, &r, why);
     AW_GUARD(r);
 
     if (!url_valid(url->text) || strlen(url->text) != url->text_len) {
@@ -126,12 +136,18 @@ static aw_result decode_members(const aw_json *root, aw_credentials *c, const ch
         return fail(why, AW_E_MALFORMED, "member \"%s\" is not timestamp, sequence or challenge",
                     "mode");
     }
-    if (aw_base64_decode((aw_span){(const uint8_t *)spk->text, spk->text_len}, 0,
-                         c->server_public_key, sizeof(c->server_public_key), &n) != AW_OK ||
-        n != AW_ED25519_PUBLIC_LEN) {
+    if (!decode_public_key(spk, c->server_public_key)) {
         return fail(why, AW_E_MALFORMED,
                     "member \"%s\" is not the base64 of a 32-byte Ed25519 public key",
                     "server_public_key");
+    }
+    if (enroll_key != NULL) {
+        if (!decode_public_key(enroll_key, c->enroll_key)) {
+            return fail(why, AW_E_MALFORMED,
+                        "member \"%s\" is not the base64 of a 32-byte X25519 public key",
+                        "enroll_key");
+        }
+        c->has_enroll_key = true;
     }
 
     if (c->alg == AW_ALG_HMAC_SHA256) {
@@ -208,7 +224,18 @@ aw_result aw_credentials_read(const char *path, aw_credentials *out, const char 
     return r;
 }
 
-aw_result aw_credentials_write(const char *path, const aw_credentials *c)
+/* "name": base64 of a raw 32-byte public key. */
+static void write_public_key(aw_json_writer *jw, const char *name, const uint8_t key[32])
+{
+    char text[48];
+    aw_writer w;
+    aw_writer_init(&w, (uint8_t *)text, sizeof(text));
+    aw_writer_base64(&w, key, 32);
+    aw_json_key(jw, name);
+    aw_json_string_n(jw, w.buf, w.len);
+}
+
+static aw_result write_file(const char *path, const aw_credentials *c, unsigned flags)
 {
     aw_result r;
     aw_writer w;
@@ -260,23 +287,33 @@ aw_result aw_credentials_write(const char *path, const aw_credentials *c)
     }
     aw_json_key(&jw, "mode");
     aw_json_string(&jw, mode_name);
-    aw_json_key(&jw, "server_public_key");
-    aw_writer_init(&kw, (uint8_t *)key_b64, sizeof(key_b64));
-    aw_writer_base64(&kw, c->server_public_key, sizeof(c->server_public_key));
-    aw_json_string_n(&jw, kw.buf, kw.len);
+    write_public_key(&jw, "server_public_key", c->server_public_key);
     if (c->ca_pem != NULL) {
         aw_json_key(&jw, "ca");
         aw_json_string(&jw, c->ca_pem);
+    }
+    if (c->has_enroll_key) {
+        write_public_key(&jw, "enroll_key", c->enroll_key);
     }
     aw_json_end_object(&jw);
     aw_writer_byte(&w, '\n');
     r = aw_json_writer_result(&jw);
     if (r == AW_OK) {
-        r = aw_file_write_atomic(path, buf, w.len, 0600, AW_FILE_NO_REPLACE);
+        r = aw_file_write_atomic(path, buf, w.len, 0600, flags);
     }
     aw_wipe(buf, cap);
     free(buf);
     return r;
+}
+
+aw_result aw_credentials_write(const char *path, const aw_credentials *c)
+{
+    return write_file(path, c, AW_FILE_NO_REPLACE);
+}
+
+aw_result aw_credentials_replace(const char *path, const aw_credentials *c)
+{
+    return write_file(path, c, 0);
 }
 
 void aw_credentials_free(aw_credentials *c)

@@ -253,6 +253,16 @@ static int hex_value(uint8_t c)
     return -1;
 }
 
+void aw_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
 aw_result aw_hex_decode(aw_span in, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     AW_ENSURE(in.len % 2 == 0, AW_E_MALFORMED);

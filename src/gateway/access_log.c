@@ -50,6 +50,20 @@ void gw_access_log(gw_exchange *x, int status, uint64_t latency_ns)
         aw_json_key(&jw, "detail");
         aw_json_string(&jw, x->detail);
     }
+    if (x->enroll_step != NULL) {
+        /* Enrollment: which frame, the invite id and the user it is for; never the token,
+         * the PSK or any key. */
+        aw_json_key(&jw, "enroll");
+        aw_json_string(&jw, x->enroll_step);
+        if (x->invite[0] != '\0') {
+            aw_json_key(&jw, "invite");
+            aw_json_string(&jw, x->invite);
+        }
+        if (x->enroll_user[0] != '\0') {
+            aw_json_key(&jw, "user");
+            aw_json_string(&jw, x->enroll_user);
+        }
+    }
     if (x->req->peer_cert_name[0] != '\0') {
         aw_json_key(&jw, "client_cert");
         aw_json_string(&jw, x->req->peer_cert_name);

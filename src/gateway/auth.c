@@ -23,6 +23,8 @@ static void user_free(gw_user *u)
 {
     aw_hmac_key_free(u->key.hmac);
     aw_ed25519_free(u->key.ed25519);
+    aw_hmac_key_free(u->next_key.hmac);
+    aw_ed25519_free(u->next_key.ed25519);
     free(u);
 }
 
@@ -62,6 +64,17 @@ void gw_users_refresh(gw_worker *w)
     }
 }
 
+/* The verifying key of a user row's key bytes. */
+static aw_result key_load(aw_alg alg, const uint8_t *bytes, size_t len, aw_key *out)
+{
+    out->alg = alg;
+    if (alg == AW_ALG_HMAC_SHA256) {
+        return aw_hmac_key_new(bytes, len, &out->hmac);
+    }
+    AW_ENSURE(alg == AW_ALG_ED25519 && len == AW_ED25519_PUBLIC_LEN, AW_E_KEY_INVALID);
+    return aw_ed25519_from_public(bytes, &out->ed25519);
+}
+
 static aw_result user_load(gw_worker *w, const char *name, gw_user **out)
 {
     aw_user rec;
@@ -79,13 +92,9 @@ static aw_result user_load(gw_worker *w, const char *name, gw_user **out)
     u->alg = rec.alg;
     u->mode = rec.mode;
     u->revoked_at = rec.revoked_at;
-    u->key.alg = rec.alg;
-    if (rec.alg == AW_ALG_HMAC_SHA256) {
-        r = aw_hmac_key_new(rec.key, rec.key_len, &u->key.hmac);
-    } else if (rec.alg == AW_ALG_ED25519 && rec.key_len == AW_ED25519_PUBLIC_LEN) {
-        r = aw_ed25519_from_public(rec.key, &u->key.ed25519);
-    } else {
-        r = AW_E_KEY_INVALID;
+    r = key_load(rec.alg, rec.key, rec.key_len, &u->key);
+    if (r == AW_OK && rec.next_key_len > 0) {
+        r = key_load(rec.alg, rec.next_key, rec.next_key_len, &u->next_key);
     }
     aw_user_wipe(&rec);
     if (r != AW_OK) {
@@ -131,8 +140,44 @@ static aw_result lookup_key(void *ctx, aw_span keyid, const aw_key **key)
     AW_GUARD(r);
     AW_ENSURE(u->revoked_at == 0, AW_E_KEY_REVOKED);
     x->user = u;
-    *key = &u->key;
+    x->key = x->use_next ? &u->next_key : &u->key;
+    *key = x->key;
     return AW_OK;
+}
+
+/* aw_verify with the user's key; when the signature does not verify and the user has a
+ * pending next key (a rotation waiting for its confirmation), once more with that key. The
+ * current key's path costs what it did before rotation existed. */
+static aw_result verify(gw_exchange *x, const aw_policy *policy, aw_verified *out)
+{
+    gw_worker *w = x->w;
+    aw_arena scratch;
+    aw_arena_init(&scratch, w->scratch, sizeof(w->scratch));
+    x->use_next = false;
+    aw_result r = aw_verify(&x->req->msg, NULL, policy, gw_now(), lookup_key, x, &scratch, out);
+    if (r != AW_E_SIGNATURE_INVALID || x->user == NULL || x->user->next_key.alg == AW_ALG_NONE) {
+        return r;
+    }
+    x->use_next = true;
+    aw_arena_init(&scratch, w->scratch, sizeof(w->scratch));
+    r = aw_verify(&x->req->msg, NULL, policy, gw_now(), lookup_key, x, &scratch, out);
+    x->use_next = false;
+    return r;
+}
+
+/* The pending key signed an accepted request: it becomes the key, and the old one stops
+ * working (every worker sees the users generation change on its next request). */
+static aw_result promote(gw_exchange *x)
+{
+    aw_result r = aw_store_user_promote_next_key(x->w->store, x->user->name, gw_now());
+    if (r == AW_OK) {
+        atomic_fetch_add(&x->w->gw->metrics.rotations_promoted, 1);
+    } else if (r == AW_E_NOT_FOUND) {
+        r = AW_OK; /* another worker or gateway promoted it first */
+    } else if (r != AW_E_KEY_REVOKED) {
+        x->detail = aw_store_last_error(x->w->store);
+    }
+    return r;
 }
 
 /* ---- replay state ------------------------------------------------------------------ */
@@ -317,11 +362,8 @@ aw_result gw_authenticate(gw_exchange *x)
 {
     gw_worker *w = x->w;
     gw_users_refresh(w);
-    aw_arena scratch;
-    aw_arena_init(&scratch, w->scratch, sizeof(w->scratch));
     memset(&x->verified, 0, sizeof(x->verified));
-    aw_result r = aw_verify(&x->req->msg, NULL, &w->gw->policy, gw_now(), lookup_key, x, &scratch,
-                            &x->verified);
+    aw_result r = verify(x, &w->gw->policy, &x->verified);
     /* The signature value is what a response binds to; the parser got that far when the
      * label was found in both fields. */
     x->has_signature = x->verified.params != NULL;
@@ -333,9 +375,7 @@ aw_result gw_authenticate(gw_exchange *x)
         any_time.skew = AW_WINDOW_MAX;
         any_time.max_age = AW_WINDOW_MAX;
         aw_verified v;
-        aw_arena_init(&scratch, w->scratch, sizeof(w->scratch));
-        if (aw_verify(&x->req->msg, NULL, &any_time, gw_now(), lookup_key, x, &scratch, &v) ==
-            AW_OK) {
+        if (verify(x, &any_time, &v) == AW_OK) {
             x->verified = v;
             x->authenticated = true;
             return x->result = r;
@@ -343,6 +383,7 @@ aw_result gw_authenticate(gw_exchange *x)
     }
     if (r != AW_OK) {
         x->user = NULL;
+        x->key = NULL;
         return x->result = r;
     }
     x->authenticated = true;
@@ -364,6 +405,9 @@ aw_result gw_authenticate(gw_exchange *x)
             r = fresh_challenge(x);
             break;
         }
+    }
+    if (r == AW_OK && x->key == &x->user->next_key) {
+        r = promote(x);
     }
     return x->result = r;
 }

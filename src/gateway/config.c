@@ -60,6 +60,11 @@ static const opt options[] = {
      "open connections at most; more are closed at once"},
     {"rate-limit", OPT_INT, F(rate_limit), "0", 0, 1000000,
      "unauthenticated requests per second per source address before 429; 0: no limit"},
+    {"enroll-sessions", OPT_INT, F(enroll_sessions), "4096", 1, 65536,
+     "enrollment and rotation handshakes pending between WELCOME and CONFIRM (each expires "
+     "60 s after its WELCOME); full means 503"},
+    {"enroll-rate-limit", OPT_INT, F(enroll_rate_limit), "100", 0, 1000000,
+     "enrollment and rotation POSTs per second per source address before 429; 0: no limit"},
     {"authority", OPT_STRING, F(authority), NULL, 0, 0,
      "comma-separated Host values this gateway answers for (e.g. api.example,api.example:8443); "
      "a request signed for another is refused, so a signature for one API cannot be replayed "

@@ -35,6 +35,8 @@ typedef struct gw_config {
     int64_t upstream_timeout_ms;
     int64_t max_connections;
     int64_t rate_limit;
+    int64_t enroll_sessions;
+    int64_t enroll_rate_limit;
     char *authority;
     char *access_log;
     char *port_file;

@@ -6,6 +6,7 @@
  *   reply.c    every response: signed and bound to its request, errors included
  *   api.c      the built-in demo API
  *   proxy.c    the reverse proxy to --upstream
+ *   enroll.c   enrollment and rotation endpoints, the pending handshake sessions
  *   metrics.c  Prometheus counters and the latency histogram
  *   access_log.c  one JSON line per request, no secrets */
 #ifndef AUTHWIRED_GATEWAY_H
@@ -35,6 +36,10 @@ typedef struct gw_metrics {
     atomic_uint_fast64_t latency_sum_us;
     atomic_uint_fast64_t latency_count;
     atomic_uint_fast64_t interception_suspected;
+    /* Handshake outcomes by result (AW_OK: committed), enrollment and rotation apart. */
+    atomic_uint_fast64_t enroll_by_result[GW_RESULT_SLOTS];
+    atomic_uint_fast64_t rotate_by_result[GW_RESULT_SLOTS];
+    atomic_uint_fast64_t rotations_promoted; /* a pending key confirmed by its first use */
 } gw_metrics;
 
 /* ---- shared state ------------------------------------------------------------------- */
@@ -50,13 +55,28 @@ typedef struct gw_seq_entry {
 
 #define GW_LIMIT_SLOTS 1024
 
-/* Failed authentications per source address in the current second (--rate-limit), shared
- * by the workers, approximate: addresses that share a slot share a budget. */
+/* Events per key (a source address, an invite) in the current window of `period` seconds,
+ * shared by the workers, approximate: a key probes a few slots, and when all of them are
+ * taken by other keys in this window it shares a budget with the first (never a reset). */
 typedef struct gw_limit_slot {
-    uint64_t source; /* hash of the address */
-    int64_t second;
-    int64_t failures;
+    uint64_t key; /* hash of the address or invite */
+    int64_t window;
+    int64_t count;
 } gw_limit_slot;
+
+typedef struct gw_limiter {
+    pthread_mutex_t lock;
+    int64_t period;
+    gw_limit_slot slots[GW_LIMIT_SLOTS];
+} gw_limiter;
+
+void gw_limiter_init(gw_limiter *l, int64_t period);
+/* Adds `add` events for key now and returns the key's count in the current window. */
+int64_t gw_limit_count(gw_limiter *l, uint64_t key, int64_t add);
+/* FNV-1a of n bytes under a one-byte domain (keys of different kinds never share a hash). */
+uint64_t gw_limit_key(uint8_t domain, const void *bytes, size_t n);
+
+typedef struct gw_enroll gw_enroll;
 
 typedef struct gateway {
     gw_config cfg;
@@ -81,8 +101,9 @@ typedef struct gateway {
     int64_t created_floor;
     int64_t created_persisted;
 
-    pthread_mutex_t limit_lock;
-    gw_limit_slot limits[GW_LIMIT_SLOTS];
+    gw_limiter failure_limits; /* --rate-limit: failed authentications per source */
+    gw_limiter enroll_limits;  /* --enroll-rate-limit: enrollment POSTs per source */
+    gw_enroll *enroll;         /* keys and pending handshakes (enroll.c); NULL: disabled */
 
     gw_metrics metrics;
     int access_log_fd; /* -1: off */
@@ -97,7 +118,8 @@ typedef struct gw_user {
     aw_fresh_mode mode;
     int64_t revoked_at;
     aw_key key;
-    int refs; /* the cache's reference plus one per exchange still waiting (proxy mode) */
+    aw_key next_key; /* rotation: the pending key (alg AW_ALG_NONE when none) */
+    int refs;        /* the cache's reference plus one per exchange still waiting (proxy mode) */
     struct gw_user *next;
 } gw_user;
 
@@ -126,9 +148,15 @@ typedef struct gw_exchange {
     gw_worker *w;
     aw_http_conn *conn;
     aw_http_request *req;
-    aw_result result;   /* why it was refused, for the log and metrics; AW_OK otherwise */
-    const char *detail; /* more for the log (static text), or NULL */
-    gw_user *user;      /* the key that signed it, once the signature verified */
+    aw_result result;        /* why it was refused, for the log and metrics; AW_OK otherwise */
+    const char *detail;      /* more for the log (static text), or NULL */
+    gw_user *user;           /* the key that signed it, once the signature verified */
+    const aw_key *key;       /* user->key, or user->next_key when the pending key signed */
+    bool use_next;           /* the key lookup answers with the pending key (second try) */
+    bool reason_public;      /* the exact reason goes to an unauthenticated peer (enrollment) */
+    const char *enroll_step; /* enrollment and rotation: the frame handled, for the log */
+    char enroll_user[AW_USER_NAME_MAX + 1]; /* the invite's user or the rotating user */
+    char invite[2 * AW_INVITE_ID_LEN + 1];  /* the invite id, hex ("" when none) */
     bool authenticated; /* the signature verified: answers are signed with the user's key */
     bool has_signature; /* the request carries a parsable `aw` signature to bind to */
     aw_verified verified;
@@ -165,6 +193,20 @@ aw_result gw_challenge(gw_worker *w, char *out) AW_MUST_CHECK;
 /* api.c: the demo API for an authenticated exchange. */
 void gw_api_handle(gw_exchange *x);
 
+/* enroll.c */
+/* Reads the enrollment key (DATA/server-x25519.pem) and the CA to pin (DATA/ca.pem, when
+ * present) and makes the session table. A data directory without an enrollment key leaves
+ * enrollment off (gw->enroll NULL; its endpoints answer 404). */
+aw_result gw_enroll_init(gateway *gw) AW_MUST_CHECK;
+void gw_enroll_free(gateway *gw);
+/* AW_ENROLL_PATH: GET (the KEY frame) and POST (HELLO, CONFIRM), unauthenticated. */
+void gw_enroll_handle(gw_exchange *x);
+/* AW_ROTATE_PATH, for an authenticated exchange: POST (HELLO, CONFIRM) and the GET that
+ * confirms the new key. */
+void gw_rotate_handle(gw_exchange *x);
+/* Handshakes waiting for their CONFIRM now (the metrics gauge). */
+size_t gw_enroll_sessions_live(gateway *gw);
+
 /* proxy.c */
 aw_result gw_proxy_new(gw_worker *w, gw_proxy **out) AW_MUST_CHECK;
 void gw_proxy_free(gw_proxy *p);
@@ -174,8 +216,10 @@ void gw_proxy_forward(gw_exchange *x);
 
 /* metrics.c */
 void gw_metrics_count(gateway *gw, aw_result result, uint64_t latency_ns);
-/* Writes the Prometheus text exposition into out. */
-void gw_metrics_render(gateway *gw, aw_writer *out);
+/* One enrollment (rotation false) or rotation handshake outcome: AW_OK is "committed". */
+void gw_metrics_enroll(gateway *gw, bool rotation, aw_result result);
+/* Writes the Prometheus text exposition into out; the user gauges are read from store. */
+void gw_metrics_render(gateway *gw, aw_store *store, aw_writer *out);
 
 /* access_log.c */
 void gw_access_log(gw_exchange *x, int status, uint64_t latency_ns);

@@ -29,7 +29,7 @@ static void handle_metrics(gw_exchange *x)
     static _Thread_local uint8_t buf[32768];
     aw_writer out;
     aw_writer_init(&out, buf, sizeof(buf));
-    gw_metrics_render(x->w->gw, &out);
+    gw_metrics_render(x->w->gw, x->w->store, &out);
     gw_reply(x, 200, "text/plain; version=0.0.4", aw_writer_span_of(&out), NULL, 0);
 }
 
@@ -69,35 +69,76 @@ static bool authority_served(const gateway *gw, const aw_message *m)
     return false;
 }
 
-/* The failure count slot of the request's source address (the port dropped). */
-static uint64_t source_hash(const char *peer)
+/* ---- rate limits ----------------------------------------------------------------------- */
+
+#define LIMIT_PROBES 4
+
+void gw_limiter_init(gw_limiter *l, int64_t period)
 {
-    const char *colon = strrchr(peer, ':');
-    size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
-    uint64_t h = 1469598103934665603u;
+    memset(l->slots, 0, sizeof(l->slots));
+    l->period = period;
+    pthread_mutex_init(&l->lock, NULL);
+}
+
+uint64_t gw_limit_key(uint8_t domain, const void *bytes, size_t n)
+{
+    const uint8_t *b = bytes;
+    uint64_t h = (1469598103934665603u ^ domain) * 1099511628211u;
     for (size_t i = 0; i < n; i++) {
-        h = (h ^ (uint8_t)peer[i]) * 1099511628211u;
+        h = (h ^ b[i]) * 1099511628211u;
     }
     return h;
+}
+
+int64_t gw_limit_count(gw_limiter *l, uint64_t key, int64_t add)
+{
+    int64_t window = gw_now() / l->period + 1; /* 0 marks a slot never used */
+    pthread_mutex_lock(&l->lock);
+    gw_limit_slot *slot = NULL, *stale = NULL;
+    for (size_t i = 0; i < LIMIT_PROBES && slot == NULL; i++) {
+        gw_limit_slot *s = &l->slots[(key + i) % GW_LIMIT_SLOTS];
+        if (s->key == key) {
+            slot = s;
+        } else if (stale == NULL && s->window != window) {
+            stale = s;
+        }
+    }
+    if (slot == NULL && stale != NULL) {
+        slot = stale;
+        *slot = (gw_limit_slot){.key = key, .window = window};
+    } else if (slot == NULL) {
+        slot = &l->slots[key % GW_LIMIT_SLOTS]; /* every probe busy this window: share */
+    }
+    if (slot->window != window) {
+        slot->window = window;
+        slot->count = 0;
+    }
+    slot->count += add;
+    int64_t count = slot->count;
+    pthread_mutex_unlock(&l->lock);
+    return count;
+}
+
+/* The limiter key of the request's source address (the port dropped). */
+static uint64_t source_key(const char *peer)
+{
+    const char *colon = strrchr(peer, ':');
+    return gw_limit_key('s', peer, colon != NULL ? (size_t)(colon - peer) : strlen(peer));
 }
 
 /* --rate-limit: whether this source already failed too often this second; with count, one
  * more failure is recorded. */
 static bool source_limited(gateway *gw, const char *peer, bool count)
 {
-    uint64_t h = source_hash(peer);
-    int64_t now = gw_now();
-    pthread_mutex_lock(&gw->limit_lock);
-    gw_limit_slot *slot = &gw->limits[h % GW_LIMIT_SLOTS];
-    if (slot->source != h || slot->second != now) {
-        *slot = (gw_limit_slot){.source = h, .second = now};
-    }
-    if (count) {
-        slot->failures++;
-    }
-    bool limited = slot->failures >= gw->cfg.rate_limit;
-    pthread_mutex_unlock(&gw->limit_lock);
-    return limited;
+    return gw_limit_count(&gw->failure_limits, source_key(peer), count ? 1 : 0) >=
+           gw->cfg.rate_limit;
+}
+
+/* --enroll-rate-limit: counts one enrollment POST of this source; true beyond the limit. */
+static bool enroll_limited(gateway *gw, const char *peer)
+{
+    return gw->cfg.enroll_rate_limit > 0 &&
+           gw_limit_count(&gw->enroll_limits, source_key(peer), 1) > gw->cfg.enroll_rate_limit;
 }
 
 static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result result, void *arg)
@@ -115,6 +156,23 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
     }
     if (get && path_is(&req->msg, "/metrics")) {
         handle_metrics(&x);
+        return;
+    }
+    aw_span path = {0}, query;
+    bool has_query = false;
+    if (aw_message_target_parts(&req->msg, &path, &query, &has_query) != AW_OK) {
+        path = (aw_span){0};
+    }
+    bool post = aw_span_eq(req->msg.method, AW_SPAN_LIT("POST"));
+    bool enroll = aw_span_eq(path, AW_SPAN_LIT(AW_ENROLL_PATH));
+    bool rotate = aw_span_eq(path, AW_SPAN_LIT(AW_ROTATE_PATH));
+    if (post && (enroll || rotate) && enroll_limited(w->gw, req->peer_addr)) {
+        x.reason_public = true;
+        gw_reply_error(&x, AW_E_RATE_LIMITED, "too many enrollment requests from this source");
+        return;
+    }
+    if (enroll) {
+        gw_enroll_handle(&x); /* no request signature: the handshake authenticates */
         return;
     }
     bool limiting = w->gw->cfg.rate_limit > 0;
@@ -136,7 +194,9 @@ static void on_request(aw_http_conn *conn, aw_http_request *req, aw_result resul
         gw_reply_error(&x, AW_E_FORBIDDEN, "authority not served by this gateway");
         return;
     }
-    if (w->gw->cfg.demo_api) {
+    if (rotate) {
+        gw_rotate_handle(&x);
+    } else if (w->gw->cfg.demo_api) {
         if (x.user == NULL) {
             gw_reply_error(&x, AW_E_UNAUTHENTICATED, "demo API needs --auth true");
             return;
@@ -299,7 +359,12 @@ static int setup(gateway *gw)
     if (r != AW_OK) {
         return fail("server signing key", r, "server-ed25519.pem");
     }
-    pthread_mutex_init(&gw->limit_lock, NULL);
+    gw_limiter_init(&gw->failure_limits, 1);
+    gw_limiter_init(&gw->enroll_limits, 1);
+    r = gw_enroll_init(gw);
+    if (r != AW_OK) {
+        return fail("enrollment", r, NULL);
+    }
     r = aw_random(gw->challenge_secret, sizeof(gw->challenge_secret));
     if (r != AW_OK) {
         return fail("random", r, NULL);
@@ -382,6 +447,7 @@ int main(int argc, char **argv)
     aw_http_server_join(gw.server);
     gw.server = NULL;
     gw_replay_free(&gw);
+    gw_enroll_free(&gw);
     aw_tls_ctx_free(gw.tls);
     aw_file_free((uint8_t *)gw.server_key_pem, gw.server_key_pem_len);
     aw_wipe(gw.challenge_secret, sizeof(gw.challenge_secret));

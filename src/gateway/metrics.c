@@ -1,5 +1,6 @@
 /* /metrics in the Prometheus text format: requests by outcome and reason, a latency
- * histogram, open connections, live nonces, suspected TLS interceptions. */
+ * histogram, open connections, live nonces, suspected TLS interceptions, enrollment and
+ * rotation outcomes, pending handshakes, and the users by state (read at scrape time). */
 #include <stdio.h>
 
 #include "gateway.h"
@@ -23,6 +24,14 @@ void gw_metrics_count(gateway *gw, aw_result result, uint64_t latency_ns)
     atomic_fetch_add(&m->latency_count, 1);
 }
 
+void gw_metrics_enroll(gateway *gw, bool rotation, aw_result result)
+{
+    unsigned code = (unsigned)result;
+    atomic_uint_fast64_t *by =
+        rotation ? gw->metrics.rotate_by_result : gw->metrics.enroll_by_result;
+    atomic_fetch_add(&by[code < GW_RESULT_SLOTS ? code : AW_E_INTERNAL], 1);
+}
+
 static const char *outcome_of(aw_result r)
 {
     switch (aw_result_class_of(r)) {
@@ -41,7 +50,77 @@ static void line(aw_writer *out, const char *text)
     aw_writer_cstr(out, text);
 }
 
-void gw_metrics_render(gateway *gw, aw_writer *out)
+/* A counter by handshake result: "committed" for AW_OK, else the result's name. */
+static void render_handshakes(aw_writer *out, const char *name, const char *help,
+                              atomic_uint_fast64_t *by, uint64_t promoted)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    line(out, buf);
+    for (unsigned code = 0; code < GW_RESULT_SLOTS; code++) {
+        uint64_t n = atomic_load(&by[code]);
+        if (n == 0 && code != AW_OK) {
+            continue;
+        }
+        snprintf(buf, sizeof(buf), "%s{result=\"%s\"} %llu\n", name,
+                 code == AW_OK ? "committed" : aw_result_name((aw_result)code),
+                 (unsigned long long)n);
+        line(out, buf);
+    }
+    if (promoted != UINT64_MAX) {
+        snprintf(buf, sizeof(buf), "%s{result=\"promoted\"} %llu\n", name,
+                 (unsigned long long)promoted);
+        line(out, buf);
+    }
+}
+
+typedef struct user_states {
+    uint64_t active, rotating, revoked;
+} user_states;
+
+static aw_result count_user(const aw_user *u, void *arg)
+{
+    user_states *n = arg;
+    if (u->revoked_at != 0) {
+        n->revoked++;
+    } else if (u->next_key_at != 0) {
+        n->rotating++;
+    } else {
+        n->active++;
+    }
+    return AW_OK;
+}
+
+static void render_enrollment(gateway *gw, aw_store *store, aw_writer *out)
+{
+    gw_metrics *m = &gw->metrics;
+    char buf[512];
+    render_handshakes(out, "authwire_enrollments_total",
+                      "Enrollment handshakes by outcome (committed: a user was stored).",
+                      m->enroll_by_result, UINT64_MAX);
+    render_handshakes(out, "authwire_rotations_total",
+                      "Rotation handshakes by outcome (committed: a pending key was stored; "
+                      "promoted: a pending key signed its first request and replaced the key).",
+                      m->rotate_by_result, atomic_load(&m->rotations_promoted));
+    snprintf(buf, sizeof(buf),
+             "# HELP authwire_enroll_sessions Handshakes waiting for their CONFIRM.\n"
+             "# TYPE authwire_enroll_sessions gauge\nauthwire_enroll_sessions %zu\n",
+             gw_enroll_sessions_live(gw));
+    line(out, buf);
+    user_states n = {0, 0, 0};
+    if (aw_store_user_list(store, count_user, &n) != AW_OK) {
+        return; /* no gauge rather than a wrong one */
+    }
+    snprintf(buf, sizeof(buf),
+             "# HELP authwire_users Users by state (rotating: a new key waits for its first "
+             "use).\n# TYPE authwire_users gauge\nauthwire_users{state=\"active\"} %llu\n"
+             "authwire_users{state=\"rotating\"} %llu\nauthwire_users{state=\"revoked\"} %llu\n",
+             (unsigned long long)n.active, (unsigned long long)n.rotating,
+             (unsigned long long)n.revoked);
+    line(out, buf);
+}
+
+void gw_metrics_render(gateway *gw, aw_store *store, aw_writer *out)
 {
     gw_metrics *m = &gw->metrics;
     char buf[512];
@@ -101,4 +180,5 @@ void gw_metrics_render(gateway *gw, aw_writer *out)
              "authwire_tls_interception_suspected_total %llu\n",
              (unsigned long long)atomic_load(&m->interception_suspected));
     line(out, buf);
+    render_enrollment(gw, store, out);
 }

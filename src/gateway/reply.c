@@ -35,8 +35,9 @@ static aw_result sign_response(gw_exchange *x, const aw_message *msg, bool error
     aw_key server_key = {.alg = AW_ALG_ED25519, .ed25519 = w->server_key};
     /* The gateway holds only the public half of an Ed25519 user's key: it answers those users
      * with its own key, which they pinned, as it answers requests it could not authenticate. */
-    bool user_key = x->authenticated && x->user->key.hmac != NULL;
-    const aw_key *key = user_key ? &x->user->key : &server_key;
+    /* x->key: the key that verified the request (the pending one during a rotation). */
+    bool user_key = x->authenticated && x->key != NULL && x->key->hmac != NULL;
+    const aw_key *key = user_key ? x->key : &server_key;
     aw_writer comp;
     aw_writer_init(&comp, b->components, sizeof(b->components) - 1);
     bool content_type = aw_message_count_field(msg, AW_SPAN_LIT("content-type")) > 0;
@@ -77,10 +78,12 @@ void gw_reply(gw_exchange *x, int status, const char *content_type, aw_span body
     }
     fields[n++] = (aw_http_field){"Content-Digest", (const char *)b.digest, 0};
     if (error) {
-        /* Peers that did not authenticate learn only that they did not (the log has why). */
-        aw_result shown = x->authenticated || aw_result_class_of(x->result) != AW_CLASS_PEER
-                              ? x->result
-                              : AW_E_UNAUTHENTICATED;
+        /* Peers that did not authenticate learn only that they did not (the log has why),
+         * except on the enrollment endpoint, where the reason is what the client acts on. */
+        aw_result shown =
+            x->authenticated || x->reason_public || aw_result_class_of(x->result) != AW_CLASS_PEER
+                ? x->result
+                : AW_E_UNAUTHENTICATED;
         fields[n++] = (aw_http_field){"Authwire-Error", aw_result_name(shown), 0};
         snprintf(b.time, sizeof(b.time), "%lld", (long long)gw_now());
         fields[n++] = (aw_http_field){"Authwire-Time", b.time, 0};

@@ -1,0 +1,85 @@
+# What the gateway tests share (tests/gateway.sh, tests/enroll_gateway.sh), sourced with
+# the tools the test needs: `source support/gateway_lib.sh jq curl`. It sets aw (the
+# authwire command, from $AUTHWIRE) and awd (authwired next to it), work (a scratch directory
+# removed at exit), data ($work/data, not yet made) and pids (every process the test starts
+# goes there: killed at exit).
+aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
+awd="$(dirname "$aw")/authwired"
+[[ -x "$awd" ]] || { echo "FATAL: $awd is missing" >&2; exit 1; }
+for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "FATAL: $tool is not installed (make deps)" >&2; exit 1; }
+done
+work=$(mktemp -d)
+data=$work/data
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# start_gateway NAME ARGS...: starts authwired on a free port (on AW_LISTEN when set, e.g.
+# the port of a gateway killed before), access log $work/NAME.log, stderr appended to
+# $work/NAME.err; sets $port and $pid_NAME.
+start_gateway() {
+    local name=$1; shift
+    rm -f "$work/$name.port"
+    "$awd" --data "$data" --listen "${AW_LISTEN:-127.0.0.1:0}" --port-file "$work/$name.port" \
+        --access-log "$work/$name.log" --workers 2 "$@" 2>>"$work/$name.err" &
+    local p=$!
+    pids+=("$p")
+    for _ in $(seq 100); do
+        [[ -s "$work/$name.port" ]] && break
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [[ ! -s "$work/$name.port" ]]; then
+        echo "FATAL: authwired $name did not start:"; cat "$work/$name.err"; exit 1
+    fi
+    port=$(cat "$work/$name.port")
+    printf -v "pid_$name" '%s' "$p"
+}
+
+# free_port: a port nothing answers on, for the test's own relays.
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 30000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# wait_port PORT: until something accepts connections there (5 s at most).
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "FATAL: nothing listens on port $1" >&2
+    exit 1
+}
+
+# req WANT_EXIT DESCRIPTION CREDENTIALS ARGS...: authwire request, stdout in $work/out,
+# stderr in $work/err.
+req() {
+    local want=$1 what=$2 cred=$3; shift 3
+    local rc=0
+    "$aw" request --credentials "$cred" "$@" >"$work/out" 2>"$work/err" || rc=$?
+    if [[ $rc -eq $want ]]; then ok; else bad "$what: exit $rc, want $want: $(cat "$work/err")"; fi
+}
+
+# last_reason LOG: the reason of the last access-log line.
+last_reason() { tail -n 1 "$1" | jq -r .reason; }
+
+# gateway_cleanup: an EXIT trap (trap gateway_cleanup EXIT): kills every process in pids
+# and removes $work.
+gateway_cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
