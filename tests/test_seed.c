@@ -298,6 +298,15 @@ static void test_report(void)
               r.authwire_stopped_by);
 
     char *text = printed(&r);
+    if (getenv("AW_PRINT_SEED") != NULL) {
+        fputs(text, stdout);
+    }
+    /* docs/THREAT_MODEL.md shows these very rows (AW_PRINT_SEED=1 prints them anew). */
+    size_t doc_len = 0;
+    char *threat_model = (char *)aw_test_read_file(AW_SOURCE_DIR "/docs/THREAT_MODEL.md", &doc_len);
+    CHECK_MSG(strstr(threat_model, text) != NULL, "docs/THREAT_MODEL.md's report differs from:\n%s",
+              text);
+    free(threat_model);
     CHECK_MSG(strstr(text, "seed-insider-forgery       SUCCEEDED") != NULL &&
                   strstr(text, "authwire-insider-forgery   blocked   by signature_invalid") !=
                       NULL &&

@@ -749,10 +749,10 @@ static aw_result authwire_run(aw_seed_report *out)
         out->authwire_forgery_accepted = accepted > 0;
         size_t captured = f->key_len + f->hello_len + f->welcome_len + f->confirm_len + f->done_len;
         say(out->authwire_detail, sizeof(out->authwire_detail),
-            "mallory signed \"transfer 1000 to mallory\" as alice with %u keys derived from her "
-            "own key and token and alice's captured enrollment (5 frames, %zu bytes): "
-            "%u accepted, %u refused (%s)",
-            tried, captured, accepted, tried - accepted, reasons[0] ? reasons : "none");
+            "mallory signed \"transfer 1000 to mallory\" as alice with %u keys (her own HMAC "
+            "and Ed25519 keys, and %u derived from her key, her token and alice's captured "
+            "enrollment, 5 frames, %zu bytes): %u accepted, %u refused (%s)",
+            tried, tried - 2, captured, accepted, tried - accepted, reasons[0] ? reasons : "none");
         if (accepted == 0) {
             say(out->authwire_stopped_by, sizeof(out->authwire_stopped_by), "%s", reasons);
         } else {
