@@ -153,5 +153,12 @@ grep -q "meet at noon" "$work/tls.out" && ok || bad "mitmproxy's dump should sho
 timeout 60 "$aw" request --credentials "$work/alice.json" /api/notes >"$work/out" 2>"$work/err"
 [[ $(jq -r '.notes | length' "$work/out") == 0 ]] && ok || bad "the intercepted note was stored: $(cat "$work/out")"
 
+# Both gateways lived through it all, with nothing from a sanitizer on their stderr.
+for name in plain tls; do
+    pid_var="pid_$name"
+    kill -0 "${!pid_var}" 2>/dev/null && ok || bad "authwired $name died: $(cat "$work/$name.err")"
+    ! grep -qE "Sanitizer|runtime error" "$work/$name.err" && ok || bad "authwired $name: $(cat "$work/$name.err")"
+done
+
 echo "mitmproxy: $pass passed, $fail failed"
 [[ $fail -eq 0 && $pass -gt 0 ]]
