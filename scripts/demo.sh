@@ -38,11 +38,13 @@ expect() { # expect ok|fail DESCRIPTION -- command...
     fi
 }
 
-step() { # step ok|fail DESCRIPTION -- authwire request args...: shows the answer
+step() { # step ok|fail|interference DESCRIPTION -- authwire request args...: shows the answer
     local want=$1 what=$2; shift 3
     local rc=0
     "$aw" request "$@" >answer 2>why || rc=$?
-    if [[ $want == ok && $rc -eq 0 ]] || [[ $want == fail && $rc -ne 0 && $rc -ne 2 ]]; then
+    # fail: a verified refusal (exit 1); interference: the client's loud exit 3.
+    if [[ $want == ok && $rc -eq 0 ]] || [[ $want == fail && $rc -eq 1 ]] ||
+        [[ $want == interference && $rc -eq 3 ]]; then
         printf '  %sok%s   %s\n' "$green" "$off" "$what"
     else
         printf '  %sFAIL%s %s (exit %d)\n' "$red" "$off" "$what" "$rc"
@@ -64,9 +66,28 @@ for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
 [[ -s port ]] || { cat gateway.err; echo "demo: authwired did not start"; exit 1; }
 url="https://127.0.0.1:$(cat port)"
 echo "  listening on $url"
-say "Users: alice (HMAC, timestamp), bob (Ed25519, sequence numbers), carol (HMAC, challenge)"
-"$aw" user add alice --data data --out alice.json --url "$url" | sed 's/^/  /'
-"$aw" user add bob --data data --out bob.json --url "$url" --alg ed25519 --mode sequence | sed 's/^/  /'
+say "Invites: the admin makes a one-time token for alice (HMAC, timestamp) and bob (Ed25519, sequence)"
+"$aw" invite alice --data data --ttl 10m >alice.invite
+"$aw" invite bob --data data --ttl 10m --alg ed25519 --mode sequence >bob.invite
+sed 's/^/  /' alice.invite
+alice_token=$(tail -n1 alice.invite); bob_token=$(tail -n1 bob.invite)
+say "Enrollment: each user runs one command with the token (Noise NKpsk0 against the pinned server key)"
+enroll() { # enroll ok|fail DESCRIPTION -- authwire enroll args...
+    local want=$1 what=$2; shift 3
+    local rc=0
+    "$aw" enroll "$@" >enroll.out 2>&1 || rc=$?
+    if [[ $want == ok && $rc -eq 0 ]] || [[ $want == fail && $rc -eq 1 ]]; then
+        printf '  %sok%s   %s\n' "$green" "$off" "$what"
+    else
+        printf '  %sFAIL%s %s (exit %d)\n' "$red" "$off" "$what" "$rc"
+        failures=$((failures + 1))
+    fi
+    sed 's/^/       | /' enroll.out
+}
+enroll ok "alice enrolls with her token" -- "$url" "$alice_token" --out alice.json
+enroll ok "bob enrolls with his (the server only ever sees his Ed25519 public key)" -- "$url" "$bob_token" --out bob.json
+enroll fail "mallory replays alice's token: single use" -- "$url" "$alice_token" --out mallory.json
+say "carol is added directly by the admin (HMAC, challenge: no clock needed)"
 "$aw" user add carol --data data --out carol.json --url "$url" --mode challenge | sed 's/^/  /'
 "$aw" user list --data data | sed 's/^/  /'
 
@@ -112,11 +133,28 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$relay") 2>/dev/null; do relay=$((20000 + RAN
 socat "OPENSSL-LISTEN:$relay,bind=127.0.0.1,reuseaddr,fork,cert=data/server.pem,key=data/server.key,verify=0" \
     "OPENSSL:127.0.0.1:$(cat port),cafile=data/ca.pem,verify=1,commonname=localhost" 2>/dev/null &
 relay_pid=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$relay") 2>/dev/null && break; sleep 0.05; done
-step fail "the gateway sees another TLS session than alice's: refused, interception reported" -- --credentials alice.json "https://127.0.0.1:$relay/api/balance"
+for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$relay") 2>/dev/null && break; sleep 0.05; done
+step interference "the gateway sees another TLS session than alice's: refused, interception reported" -- --credentials alice.json "https://127.0.0.1:$relay/api/balance"
 kill "$relay_pid" 2>/dev/null
 wait "$relay_pid" 2>/dev/null || true
-grep -q 'TLS interception suspected' gateway.log && echo "  gateway log: $(grep -m1 -o '"detail":"TLS interception[^"]*"' gateway.log)"
+if grep -q 'TLS interception suspected' gateway.log; then
+    echo "  gateway log: $(grep -m1 -o '"detail":"TLS interception[^"]*"' gateway.log)"
+else
+    printf '  %sFAIL%s the gateway did not log the interception\n' "$red" "$off"
+    failures=$((failures + 1))
+fi
+
+say "Key rotation and revocation: alice re-keys without downtime, the admin ends carol"
+cp alice.json alice-old.json
+rc=0; "$aw" rotate --credentials alice.json >rotate.out 2>&1 || rc=$?
+if [[ $rc -eq 0 ]]; then printf '  %sok%s   alice rotates (signed with her current key, a fresh Noise handshake)\n' "$green" "$off"
+else printf '  %sFAIL%s alice rotates (exit %d)\n' "$red" "$off" "$rc"; failures=$((failures + 1)); fi
+sed 's/^/       | /' rotate.out
+step ok "alice's new key works" -- --credentials alice.json /api/whoami
+step fail "her old key is refused now that the new one is confirmed" -- --credentials alice-old.json /api/whoami
+"$aw" user revoke carol --data data | sed 's/^/  /'
+step fail "carol is refused on her very next request" -- --credentials carol.json /api/whoami
+"$aw" user list --data data | sed 's/^/  /'
 
 say "Stopping authwired (SIGTERM: requests in flight finish)"
 kill -TERM "$gateway_pid"; wait "$gateway_pid" && echo "  stopped cleanly"
