@@ -185,6 +185,9 @@ static void test_server(void)
     CHECK_RESULT(aw_seed_server_accept(&w.srv, NOW, copy, len2, NULL), AW_E_EXPIRED);
     len2 = request(&w.alice, INT64_MAX, "x", copy);
     CHECK_RESULT(aw_seed_server_accept(&w.srv, NOW, copy, len2, NULL), AW_E_CREATED_IN_FUTURE);
+    /* A clock at the ends of the range is the caller's mistake. */
+    CHECK_RESULT(aw_seed_server_accept(&w.srv, INT64_MIN, frame, len, NULL), AW_E_INVALID_ARG);
+    CHECK_RESULT(aw_seed_server_accept(&w.srv, INT64_MAX, frame, len, NULL), AW_E_INVALID_ARG);
 
     /* The design keeps no nonce cache: the same request again inside the window passes. */
     CHECK_OK(aw_seed_server_accept(&w.srv, NOW + 1, frame, len, NULL));

@@ -198,7 +198,8 @@ aw_result aw_seed_request_parse(const uint8_t *in, size_t len, aw_seed_request *
 aw_result aw_seed_server_accept(const aw_seed_server *s, int64_t now, const uint8_t *in, size_t len,
                                 aw_seed_request *out)
 {
-    AW_ENSURE(s != NULL, AW_E_INVALID_ARG);
+    AW_ENSURE(s != NULL && now > INT64_MIN + AW_SEED_WINDOW && now < INT64_MAX - AW_SEED_WINDOW,
+              AW_E_INVALID_ARG);
     aw_seed_request rq;
     AW_GUARD(aw_seed_request_parse(in, len, &rq));
     const aw_seed_user *u = find_user(s, rq.name);

@@ -118,8 +118,9 @@ void aw_seed_server_init(aw_seed_server *s, const uint8_t shared[AW_SEED_KEY_LEN
  * AW_E_EXISTS for a name already registered, AW_E_TOO_LARGE when the table is full. */
 aw_result aw_seed_server_register(aw_seed_server *s, const uint8_t *in, size_t len) AW_MUST_CHECK;
 
-/* Writes a request of user u at time now, signed with key (normally u->key; an attacker
- * passes the key she derived and a user record she built from a capture). */
+/* Writes a request of user u at time now, MAC'd with u->key (an attacker fills u from a
+ * captured registration and the key she derived). AW_E_INVALID_ARG for an empty or long
+ * action, a bad name or a message over AW_SEED_MESSAGE_MAX; AW_E_BUFFER_TOO_SMALL. */
 aw_result aw_seed_request_write(const aw_seed_user *u, int64_t now, const char *action,
                                 const uint8_t *message, size_t message_len, uint8_t *out,
                                 size_t cap, size_t *out_len) AW_MUST_CHECK;
@@ -127,7 +128,8 @@ aw_result aw_seed_request_write(const aw_seed_user *u, int64_t now, const char *
 /* Parses a request frame. AW_E_MALFORMED. */
 aw_result aw_seed_request_parse(const uint8_t *in, size_t len, aw_seed_request *out) AW_MUST_CHECK;
 
-/* The server's check at time now: the frame parses (AW_E_MALFORMED), the user is registered
+/* The server's check at time now (AW_E_INVALID_ARG within AW_SEED_WINDOW of the int64
+ * range): the frame parses (AW_E_MALFORMED), the user is registered
  * (AW_E_KEY_UNKNOWN), the timestamp is within AW_SEED_WINDOW seconds (AW_E_EXPIRED when
  * older, AW_E_CREATED_IN_FUTURE when later), the nonce is the user's registered one and the
  * MAC matches under her key, compared in constant time (AW_E_SIGNATURE_INVALID). On AW_OK,
