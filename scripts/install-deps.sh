@@ -8,6 +8,9 @@ packages=(
     libssl-dev openssl libevent-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 libqrencode-dev
     nodejs npm jq clang-format gnuplot-nox
     socat curl wrk nginx-light valgrind
+    # tests/mitmproxy.sh: a man in the middle not written here (Debian's, Python 3.11 and its
+    # own python3-* modules; mitmdump runs on /usr/bin/python3 whatever python3 is on PATH)
+    mitmproxy
 )
 
 missing=()
