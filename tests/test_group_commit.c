@@ -5,8 +5,9 @@
  * within one batch), one batch holding every kind of refusal next to two successes (each
  * refused redeem rolled back alone, the invite of a taken name still usable), a batch whose
  * COMMIT fails (nothing committed, every redeem AW_E_STORE, the next batch clean), a fork
- * while a leader holds a batch (the child's own store works), and forked processes of
- * several threads each racing the threads of the parent for one invite.
+ * while a leader holds a batch (the child's own store works), forked processes of several
+ * threads each racing the threads of the parent for one invite, and a data directory
+ * initialised again at the same path while a store of the old one is open (no shared group).
  *
  * The hooks of store_testing.h make the batches certain where a test counts them: a leader
  * waits until the expected number of redeems is queued. */
@@ -145,6 +146,20 @@ static aw_store_group_stats stats_of(aw_store *s)
     return st;
 }
 
+/* n invites, prefix00, prefix01, ... (ids from tag0 on), added; racer i redeems invite i
+ * with its own store s[i], key and DONE of byte fill0 + i, at now. */
+static void set_up(aw_store *admin, aw_store **s, racer *r, aw_invite *inv, unsigned n,
+                   const char *prefix, unsigned tag0, uint8_t fill0, int64_t now)
+{
+    char name[32];
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(name, sizeof(name), "%s%02u", prefix, i);
+        inv[i] = make_invite(name, tag0 + i, 100);
+        CHECK_OK(aw_store_invite_add(admin, &inv[i]));
+        racer_set(&r[i], s[i], &inv[i], name, (uint8_t)(fill0 + i), now);
+    }
+}
+
 /* ---- 16 threads, 16 invites ---- */
 
 static void distinct_round(const char *data, aw_store *admin, const char *prefix, unsigned tag0,
@@ -153,14 +168,8 @@ static void distinct_round(const char *data, aw_store *admin, const char *prefix
     aw_store *s[THREADS];
     racer r[THREADS];
     aw_invite inv[THREADS];
-    char name[32];
     open_stores(data, s, THREADS);
-    for (unsigned i = 0; i < THREADS; i++) {
-        snprintf(name, sizeof(name), "%s%02u", prefix, i);
-        inv[i] = make_invite(name, tag0 + i, 100);
-        CHECK_OK(aw_store_invite_add(admin, &inv[i]));
-        racer_set(&r[i], s[i], &inv[i], name, (uint8_t)(0x20 + i), T0 + 1);
-    }
+    set_up(admin, s, r, inv, THREADS, prefix, tag0, 0x20, T0 + 1);
     aw_store_group_stats before = stats_of(admin);
     uint64_t g0 = 0, g1 = 0;
     CHECK_OK(aw_store_users_generation(admin, &g0));
@@ -374,14 +383,8 @@ static void test_commit_failure(const char *data, aw_store *admin)
     aw_store *s[N];
     racer r[N];
     aw_invite inv[N];
-    char name[32];
     open_stores(data, s, N);
-    for (unsigned i = 0; i < N; i++) {
-        snprintf(name, sizeof(name), "cf%u", i);
-        inv[i] = make_invite(name, 0x500 + i, 100);
-        CHECK_OK(aw_store_invite_add(admin, &inv[i]));
-        racer_set(&r[i], s[i], &inv[i], name, (uint8_t)(0x90 + i), T0 + 20);
-    }
+    set_up(admin, s, r, inv, N, "cf", 0x500, 0x90, T0 + 20);
     aw_store_test_fail_next_commit();
     aw_store_test_gather(N);
     CHECK(race(r, N) == N);
@@ -480,6 +483,44 @@ static void test_fork_while_leading(const char *data, aw_store *admin)
     CHECK_OK(aw_store_user_get(admin, "fkparent", &u));
     CHECK_OK(aw_store_user_get(admin, "fklast", &u));
     close_stores(s, 2);
+}
+
+/* ---- a data directory initialised again while a store of the old one is open ---- */
+
+static void test_reinit(void)
+{
+    char dir[512], cmd[1100];
+    snprintf(dir, sizeof(dir), "%s", aw_test_path("reinit"));
+    CHECK(mkdir(dir, 0700) == 0);
+    CHECK_OK(aw_store_create(dir));
+    aw_store *old = NULL, *fresh = NULL;
+    CHECK_OK(aw_store_open(dir, &old));
+    if (old == NULL) {
+        return;
+    }
+    aw_invite inv = make_invite("reold", 0x800, 100);
+    aw_user u = aw_test_user("reold", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xd0);
+    CHECK_OK(aw_store_invite_add(old, &inv));
+    CHECK_OK(aw_store_invite_redeem(old, inv.id, &u, confirm_hash, (const uint8_t *)"o", 1, T0));
+    /* Emptied and made again at the same path: the new database's stores form a group of
+     * their own (a leader of the old group would commit into the old database). */
+    snprintf(cmd, sizeof(cmd), "rm -f '%s'/*", dir);
+    aw_test_run(cmd);
+    CHECK_OK(aw_store_create(dir));
+    CHECK_OK(aw_store_open(dir, &fresh));
+    if (fresh != NULL) {
+        aw_store_group_stats st = stats_of(fresh);
+        CHECK_MSG(st.batches == 0, "the new database joined the old one's group (%llu batches)",
+                  (unsigned long long)st.batches);
+        inv = make_invite("renew", 0x801, 100);
+        u = aw_test_user("renew", AW_ALG_HMAC_SHA256, AW_FRESH_TIMESTAMP, 0xd1);
+        CHECK_OK(aw_store_invite_add(fresh, &inv));
+        CHECK_OK(
+            aw_store_invite_redeem(fresh, inv.id, &u, confirm_hash, (const uint8_t *)"n", 1, T0));
+        CHECK(aw_test_db_int(dir, "SELECT count(*) FROM users WHERE name = 'renew'") == 1);
+    }
+    aw_store_close(fresh);
+    aw_store_close(old);
 }
 
 /* ---- forked processes of several threads and the parent's threads, one invite ---- */
@@ -606,6 +647,7 @@ int main(void)
         test_commit_failure(data, admin);
         test_fork_while_leading(data, admin);
         test_fork_race(data, admin);
+        test_reinit();
         CHECK_OK(aw_store_check(admin));
     }
     aw_store_close(admin);

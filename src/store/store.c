@@ -101,7 +101,8 @@ aw_result aw_store_create(const char *data_dir)
     return r;
 }
 
-static aw_result map_changed(aw_store *s, const char *data_dir)
+/* Maps DIR/users.changed into s->changed; *st: the file's status. */
+static aw_result map_changed(aw_store *s, const char *data_dir, struct stat *st)
 {
     char path[4096];
     AW_GUARD(aw_data_path(data_dir, AW_DATA_USERS_CHANGED, path, sizeof(path)));
@@ -110,9 +111,8 @@ static aw_result map_changed(aw_store *s, const char *data_dir)
         snprintf(s->error, sizeof(s->error), "%.200s: %s", path, strerror(errno));
         return AW_E_IO;
     }
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0 &&
-              (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0);
+    bool ok = fstat(fd, st) == 0 &&
+              (st->st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0);
     void *map =
         ok ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
     close(fd);
@@ -146,7 +146,10 @@ static void signal_changed(aw_store *s)
  * database, where the write lock orders their transactions and the conditional update lets
  * exactly one redeemer of an invite win, as before.
  *
- * A group is found by the data directory's real path (and the backend), in a list under
+ * A group is found by the data directory's real path (and the backend, and the identity of
+ * its users.changed file, which every open store keeps mapped, so that a directory emptied
+ * and initialised again while stores of the old one are open gets a group of its own: a
+ * leader of the old group would commit into the old database), in a list under
  * groups_lock, and counted by its stores. A forked child must not use its parent's groups
  * (their lock or their "committing" flag may be held by a thread that does not exist in the
  * child): groups are keyed by the process id too, so a store the child opens gets a group
@@ -168,6 +171,8 @@ struct group {
     unsigned refs;
     pid_t pid;
     const aw_store_ops *ops;
+    dev_t dev; /* of users.changed */
+    ino_t ino;
     pthread_mutex_t lock;
     pthread_cond_t cond; /* a batch ended (and, when gathering, a redeem was queued) */
     bool committing;     /* a leader has taken a batch and not finished it */
@@ -198,7 +203,8 @@ static void groups_init(void)
 }
 
 /* A new group for path (refs 0), or NULL when out of memory. */
-static group *group_new(const char *path, const aw_store_ops *ops, pid_t pid)
+static group *group_new(const char *path, const struct stat *changed, const aw_store_ops *ops,
+                        pid_t pid)
 {
     size_t len = strlen(path) + 1;
     group *g = calloc(1, sizeof(*g) + len);
@@ -220,12 +226,15 @@ static group *group_new(const char *path, const aw_store_ops *ops, pid_t pid)
     }
     g->pid = pid;
     g->ops = ops;
+    g->dev = changed->st_dev;
+    g->ino = changed->st_ino;
     memcpy(g->path, path, len);
     return g;
 }
 
-/* The group of data_dir's database in this process, made when there is none; s->group. */
-static aw_result group_join(aw_store *s, const char *data_dir)
+/* The group of data_dir's database in this process, made when there is none; s->group.
+ * changed: the users.changed file s maps. */
+static aw_result group_join(aw_store *s, const char *data_dir, const struct stat *changed)
 {
     char *path = realpath(data_dir, NULL);
     if (path == NULL) {
@@ -236,10 +245,11 @@ static aw_result group_join(aw_store *s, const char *data_dir)
     pid_t pid = getpid();
     pthread_mutex_lock(&groups_lock);
     group *g = groups;
-    while (g != NULL && (g->pid != pid || g->ops != s->ops || strcmp(g->path, path) != 0)) {
+    while (g != NULL && (g->pid != pid || g->ops != s->ops || g->dev != changed->st_dev ||
+                         g->ino != changed->st_ino || strcmp(g->path, path) != 0)) {
         g = g->next;
     }
-    if (g == NULL && (g = group_new(path, s->ops, pid)) != NULL) {
+    if (g == NULL && (g = group_new(path, changed, s->ops, pid)) != NULL) {
         g->next = groups;
         groups = g;
     }
@@ -394,11 +404,12 @@ aw_result aw_store_open(const char *data_dir, aw_store **out)
     aw_file_free(key, key_len);
     s->ops = ops;
     r = ops->open(data_dir, &s->backend);
+    struct stat changed;
     if (r == AW_OK) {
-        r = map_changed(s, data_dir);
+        r = map_changed(s, data_dir, &changed);
     }
     if (r == AW_OK) {
-        r = group_join(s, data_dir);
+        r = group_join(s, data_dir, &changed);
     }
     if (r != AW_OK) {
         aw_store_close(s);
