@@ -4,13 +4,22 @@
 # handshake rate and SQLite's user-insert rate measured in the same run
 # (bench/enroll/enroll_bench.c says what each row is). Appends rows to bench-results.json.
 #
+# The gateway runs 8 workers, as many as the client has threads. A CONFIRM's commit
+# (aw_store_invite_redeem: synchronous=FULL, an fsync) blocks its worker thread until the
+# transaction carrying it is durable, and the store commits the redeems of concurrent
+# workers together (group commit: one transaction, one fsync for the batch). So the
+# enrollments in flight at once, and with them the batch and the rate, are bounded by the
+# workers: with 2 they would be at most 2 a commit, whatever the client sends. Enrollment is
+# not CPU-bound in those threads; they mostly wait for the disk (docs/PERFORMANCE.md,
+# "Enrollment", has the figures for 2 and 8).
+#
 #   bash bench/enroll.sh BUILD_DIR RESULTS_JSON
 set -uo pipefail
 build=${1:?build dir}
 results=${2:?results json}
 count=${AW_BENCH_ENROLLMENTS:-3000}
 threads=8
-workers=2
+workers=${AW_BENCH_ENROLL_WORKERS:-8}
 command -v jq >/dev/null || { echo "bench: enroll: jq missing (make deps)" >&2; exit 1; }
 work=$(mktemp -d)
 gw=

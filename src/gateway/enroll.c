@@ -20,7 +20,9 @@
  * in one transaction, exactly one of concurrent redeemers wins, and the invite keeps the
  * SHA-256 of the winning CONFIRM and the DONE answered, so a CONFIRM retried after a lost
  * reply or a gateway restart is answered with the same DONE. A rotation keeps its DONE in
- * its slot until the slot expires, for the same retry. */
+ * its slot until the slot expires, for the same retry. The call blocks the worker until the
+ * commit is durable; the CONFIRMs of several workers in flight at once share one commit (the
+ * store's group commit), so more workers make bigger batches, not more fsyncs. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,6 +474,8 @@ static void enroll_confirm(gw_exchange *x, const aw_enroll_frame *f,
         r = confirmed_key(&s.st, &conf, u.key, &u.key_len);
     }
     if (r == AW_OK) {
+        /* Before: this redeem is not queued yet; after: the transaction that carried it (with
+         * the other workers' redeems of its batch) is durable. */
         crash_here(e, CRASH_BEFORE_COMMIT);
         r = aw_store_invite_redeem(x->w->store, f->id, &u, hash, done, done_len, now);
         crash_here(e, CRASH_AFTER_COMMIT);

@@ -49,7 +49,9 @@ typedef struct aw_store_invite_row {
 
 typedef aw_result (*aw_store_invite_row_fn)(const aw_store_invite_row *row, void *arg);
 
-/* What marks an invite used: the user to insert with it and what a retry is answered with. */
+/* What marks an invite used: the user to insert with it and what a retry is answered with;
+ * result and error are the backend's answer for this one redeem (error: the message for
+ * aw_store_last_error when result is AW_E_STORE or AW_E_CORRUPT, "" otherwise). */
 typedef struct aw_store_redeem {
     const uint8_t *id;
     const aw_store_row *user;
@@ -57,6 +59,8 @@ typedef struct aw_store_redeem {
     const uint8_t *done;
     size_t done_len;
     int64_t now;
+    aw_result result;
+    char error[256];
 } aw_store_redeem;
 
 /* Every function returns the codes store.h documents; failures of the backend itself are
@@ -95,10 +99,17 @@ typedef struct aw_store_ops {
     /* Sets revoked_at and erases the sealed PSK of an unused, unrevoked invite;
      * AW_E_INVITE_UNKNOWN, AW_E_INVITE_USED; AW_OK when revoked already. */
     aw_result (*invite_revoke)(void *b, const uint8_t *id, int64_t now);
-    /* One transaction: marks the invite used by a conditional update (pending at now, name,
-     * alg and mode as the user's) that exactly one caller can win, inserts the user, changes
-     * the users generation. The result codes of aw_store_invite_redeem. */
-    aw_result (*invite_redeem)(void *b, const aw_store_redeem *redeem);
+    /* Redeems n invites (n >= 1; store.c's group commit gathers them from the threads of
+     * one process) in ONE durable transaction, each item as aw_store_invite_redeem
+     * documents it: in its own savepoint, it marks the invite used by a conditional update
+     * (pending at now, name, alg and mode as the user's) that exactly one caller can win
+     * and inserts the user; an item that fails is rolled back alone and gets its own result
+     * (the codes of aw_store_invite_redeem) while the others go on. The users generation
+     * changes when one item succeeded. Returns AW_OK when the transaction committed; when
+     * it did not (the write lock not had, the COMMIT failed), nothing is committed, every
+     * item's result is AW_E_STORE and that is returned. Items later in the array see the
+     * effects of earlier ones (two redeems of one invite: the first wins). */
+    aw_result (*invite_redeem_batch)(void *b, aw_store_redeem *const *items, size_t n);
     aw_result (*created_advance)(void *b, int64_t created);
     aw_result (*created_get)(void *b, int64_t *out);
     aw_result (*users_generation)(void *b, uint64_t *out);

@@ -12,7 +12,9 @@
  * and the read-modify-write transactions start with BEGIN IMMEDIATE so that they take the
  * write lock first instead of failing with SQLITE_BUSY when upgrading a read. Redeeming an
  * invite is decided by one conditional UPDATE (still pending, changes() == 1), so of any
- * number of connections racing for one invite exactly one commits its user.
+ * number of connections racing for one invite exactly one commits its user. Redeems come
+ * in batches (store.c's group commit): one transaction, one savepoint per redeem, one
+ * fsync for all of them.
  *
  * Cache invalidation: PRAGMA data_version changes when another connection commits; only
  * then is the users generation (a counter row bumped by add, revoke, rotation and the
@@ -31,6 +33,7 @@
 
 #include "backend.h"
 #include "datadir.h"
+#include "store_testing.h"
 
 #define BUSY_TIMEOUT_MS   5000
 #define META_GENERATION   "users_generation"
@@ -41,6 +44,9 @@ typedef enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_ROLLBACK_TO,
+    ST_RELEASE,
     ST_USER_INSERT,
     ST_USER_SELECT,
     ST_USER_LIST,
@@ -66,6 +72,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    /* One redeem of a batch (see sq_invite_redeem_batch). */
+    [ST_SAVEPOINT] = "SAVEPOINT redeem",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO redeem",
+    [ST_RELEASE] = "RELEASE redeem",
     [ST_USER_INSERT] = "INSERT INTO users (name, alg, mode, sealed_key, created_at, revoked_at, "
                        "seq_high_water) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_USER_SELECT] = "SELECT name, alg, mode, sealed_key, created_at, revoked_at, "
@@ -866,9 +876,75 @@ static aw_result redeem_body(sq_store *s, const void *arg, bool *changed)
     return insert_body(s, a->user, changed);
 }
 
-static aw_result sq_invite_redeem(void *b, const aw_store_redeem *redeem)
+typedef struct redeem_batch {
+    aw_store_redeem *const *items;
+    size_t n;
+} redeem_batch;
+
+/* Every redeem of the batch in its own savepoint: one that fails is rolled back alone and
+ * keeps its result. A failure that leaves the transaction itself in doubt (a savepoint
+ * statement failing, or SQLite having rolled the whole transaction back, as it does on an
+ * I/O error or a full disk) ends the batch: nothing of it commits. */
+static aw_result redeem_batch_body(sq_store *s, const void *arg, bool *changed)
 {
-    return sq_admin_txn(b, redeem_body, redeem);
+    const redeem_batch *a = arg;
+
+    for (size_t i = 0; i < a->n; i++) {
+        aw_store_redeem *it = a->items[i];
+        bool item_changed = false;
+        if (stmt_run(s, ST_SAVEPOINT) != SQLITE_DONE) {
+            return sq_fail(s, AW_E_STORE, "starting a savepoint");
+        }
+        s->error[0] = '\0';
+        it->result = redeem_body(s, it, &item_changed);
+        snprintf(it->error, sizeof(it->error), "%s", s->error);
+        if (it->result == AW_OK) {
+            *changed |= item_changed;
+        } else if (stmt_run(s, ST_ROLLBACK_TO) != SQLITE_DONE || sqlite3_get_autocommit(s->db)) {
+            return sq_fail(s, AW_E_STORE, "rolling back one redeem of a batch");
+        }
+        if (stmt_run(s, ST_RELEASE) != SQLITE_DONE) {
+            return sq_fail(s, AW_E_STORE, "releasing a savepoint");
+        }
+    }
+    return AW_OK;
+}
+
+/* Tests only (store_testing.h): the COMMIT of the next batch fails, by a commit hook. */
+static bool fail_next_commit;
+
+void aw_store_test_fail_next_commit(void)
+{
+    __atomic_store_n(&fail_next_commit, true, __ATOMIC_RELEASE);
+}
+
+static int refuse_commit(void *arg)
+{
+    (void)arg;
+    return 1; /* SQLite turns the COMMIT into a ROLLBACK and fails it */
+}
+
+static aw_result sq_invite_redeem_batch(void *b, aw_store_redeem *const *items, size_t n)
+{
+    sq_store *s = b;
+    redeem_batch a = {items, n};
+    bool refuse = __atomic_exchange_n(&fail_next_commit, false, __ATOMIC_ACQ_REL);
+
+    if (refuse) {
+        sqlite3_commit_hook(s->db, refuse_commit, NULL);
+    }
+    aw_result r = sq_admin_txn(s, redeem_batch_body, &a);
+    if (refuse) {
+        sqlite3_commit_hook(s->db, NULL, NULL);
+    }
+    if (r != AW_OK) {
+        /* Nothing of the batch committed, whatever each item had found. */
+        for (size_t i = 0; i < n; i++) {
+            items[i]->result = AW_E_STORE;
+            snprintf(items[i]->error, sizeof(items[i]->error), "%s", s->error);
+        }
+    }
+    return r;
 }
 
 static aw_result sq_seq_advance(void *b, const char *name, uint64_t high_water)
@@ -965,7 +1041,7 @@ const aw_store_ops aw_store_sqlite_ops = {
     .invite_select = sq_invite_select,
     .invite_each = sq_invite_each,
     .invite_revoke = sq_invite_revoke,
-    .invite_redeem = sq_invite_redeem,
+    .invite_redeem_batch = sq_invite_redeem_batch,
     .created_advance = sq_created_advance,
     .created_get = sq_created_get,
     .users_generation = sq_users_generation,

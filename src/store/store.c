@@ -1,8 +1,10 @@
-/* The storage front end: argument checks, user names, the master key file and sealing.
- * Backends (backend.h) only ever see sealed keys. */
+/* The storage front end: argument checks, user names, the master key file and sealing, and
+ * the group commit of invite redeems. Backends (backend.h) only ever see sealed keys. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,14 @@
 #include "backend.h"
 #include "datadir.h"
 #include "files.h"
+#include "store_testing.h"
+
+typedef struct group group;
 
 struct aw_store {
     const aw_store_ops *ops;
     void *backend;
+    group *group; /* the redeem group commit of this database in this process */
     /* DIR/users.changed mapped shared: a counter every process bumps after it committed a
      * change to users, so a gateway sees a revocation on its next request by reading one
      * word of memory, without a database read (and its file locks) per request. */
@@ -95,7 +101,8 @@ aw_result aw_store_create(const char *data_dir)
     return r;
 }
 
-static aw_result map_changed(aw_store *s, const char *data_dir)
+/* Maps DIR/users.changed into s->changed; *st: the file's status. */
+static aw_result map_changed(aw_store *s, const char *data_dir, struct stat *st)
 {
     char path[4096];
     AW_GUARD(aw_data_path(data_dir, AW_DATA_USERS_CHANGED, path, sizeof(path)));
@@ -104,9 +111,8 @@ static aw_result map_changed(aw_store *s, const char *data_dir)
         snprintf(s->error, sizeof(s->error), "%.200s: %s", path, strerror(errno));
         return AW_E_IO;
     }
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0 &&
-              (st.st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0);
+    bool ok = fstat(fd, st) == 0 &&
+              (st->st_size >= (off_t)sizeof(uint64_t) || ftruncate(fd, sizeof(uint64_t)) == 0);
     void *map =
         ok ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
     close(fd);
@@ -122,6 +128,249 @@ static aw_result map_changed(aw_store *s, const char *data_dir)
 static void signal_changed(aw_store *s)
 {
     __atomic_add_fetch(s->changed, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- group commit of invite redeems ---------------------------------------------------------
+ *
+ * Every redeem must be durable against a power loss on return, so each costs a commit with
+ * an fsync, and one writer at a time does them: alone, a database does as many redeems a
+ * second as its disk does fsyncs. So the redeems of one process on one database share their
+ * transactions. A redeem is queued in the database's group (already checked and sealed:
+ * the queue holds backend rows); a thread that finds no batch being committed becomes the
+ * leader, takes the queue (its own redeem and whoever queued before it, at most GROUP_MAX),
+ * and runs the batch on its own connection, in one transaction of one savepoint per redeem
+ * (backend.h, invite_redeem_batch), without holding the group's lock. Threads arriving
+ * meanwhile queue and wait; when the leader is done it marks its batch's redeems done (each
+ * with its own result) and wakes everyone, and one of the threads still queued becomes the
+ * next leader, for all that queued. Processes do not share groups: their redeems meet in the
+ * database, where the write lock orders their transactions and the conditional update lets
+ * exactly one redeemer of an invite win, as before.
+ *
+ * A group is found by the data directory's real path (and the backend, and the identity of
+ * its users.changed file, which every open store keeps mapped, so that a directory emptied
+ * and initialised again while stores of the old one are open gets a group of its own: a
+ * leader of the old group would commit into the old database), in a list under
+ * groups_lock, and counted by its stores. A forked child must not use its parent's groups
+ * (their lock or their "committing" flag may be held by a thread that does not exist in the
+ * child): groups are keyed by the process id too, so a store the child opens gets a group
+ * of its own, and groups_lock is held across fork (pthread_atfork) so the child gets it free.
+ * Lock order: groups_lock, then a group's lock; a leader holds neither while it commits. */
+
+#define GROUP_MAX 64 /* redeems in one transaction at most */
+
+/* One queued redeem: the backend's item (in: the redeem; out: result and message), on the
+ * stack of the thread waiting for it. */
+typedef struct group_item {
+    aw_store_redeem redeem;
+    bool done; /* under the group's lock */
+    struct group_item *next;
+} group_item;
+
+struct group {
+    group *next; /* under groups_lock, like refs */
+    unsigned refs;
+    pid_t pid;
+    const aw_store_ops *ops;
+    dev_t dev; /* of users.changed */
+    ino_t ino;
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* a batch ended (and, when gathering, a redeem was queued) */
+    bool committing;     /* a leader has taken a batch and not finished it */
+    group_item *head, *tail;
+    size_t queued;
+    aw_store_group_stats stats;
+    char path[]; /* realpath of the data directory */
+};
+
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+static group *groups;
+static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
+static size_t test_gather; /* store_testing.h */
+
+static void groups_fork_prepare(void)
+{
+    pthread_mutex_lock(&groups_lock);
+}
+
+static void groups_fork_release(void)
+{
+    pthread_mutex_unlock(&groups_lock);
+}
+
+static void groups_init(void)
+{
+    pthread_atfork(groups_fork_prepare, groups_fork_release, groups_fork_release);
+}
+
+/* A new group for path (refs 0), or NULL when out of memory. */
+static group *group_new(const char *path, const struct stat *changed, const aw_store_ops *ops,
+                        pid_t pid)
+{
+    size_t len = strlen(path) + 1;
+    group *g = calloc(1, sizeof(*g) + len);
+    pthread_condattr_t attr;
+    if (g == NULL || pthread_condattr_init(&attr) != 0) {
+        free(g);
+        return NULL;
+    }
+    /* The monotonic clock for gather_for_test's time limit. */
+    bool cond = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+                pthread_cond_init(&g->cond, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!cond || pthread_mutex_init(&g->lock, NULL) != 0) {
+        if (cond) {
+            pthread_cond_destroy(&g->cond);
+        }
+        free(g);
+        return NULL;
+    }
+    g->pid = pid;
+    g->ops = ops;
+    g->dev = changed->st_dev;
+    g->ino = changed->st_ino;
+    memcpy(g->path, path, len);
+    return g;
+}
+
+/* The group of data_dir's database in this process, made when there is none; s->group.
+ * changed: the users.changed file s maps. */
+static aw_result group_join(aw_store *s, const char *data_dir, const struct stat *changed)
+{
+    char *path = realpath(data_dir, NULL);
+    if (path == NULL) {
+        snprintf(s->error, sizeof(s->error), "%.200s: %s", data_dir, strerror(errno));
+        return AW_E_IO;
+    }
+    pthread_once(&groups_once, groups_init);
+    pid_t pid = getpid();
+    pthread_mutex_lock(&groups_lock);
+    group *g = groups;
+    while (g != NULL && (g->pid != pid || g->ops != s->ops || g->dev != changed->st_dev ||
+                         g->ino != changed->st_ino || strcmp(g->path, path) != 0)) {
+        g = g->next;
+    }
+    if (g == NULL && (g = group_new(path, changed, s->ops, pid)) != NULL) {
+        g->next = groups;
+        groups = g;
+    }
+    if (g != NULL) {
+        g->refs++;
+        s->group = g;
+    }
+    pthread_mutex_unlock(&groups_lock);
+    free(path);
+    return g != NULL ? AW_OK : AW_E_INTERNAL;
+}
+
+static void group_leave(group *g)
+{
+    if (g == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&groups_lock);
+    if (--g->refs == 0) {
+        group **p = &groups;
+        while (*p != g) {
+            p = &(*p)->next;
+        }
+        *p = g->next;
+        /* A parent's group in a forked child (its last store closed there) may have its
+         * lock held by a thread the child does not have: it is freed, never destroyed. */
+        if (g->pid == getpid()) {
+            pthread_mutex_destroy(&g->lock);
+            pthread_cond_destroy(&g->cond);
+        }
+        free(g);
+    }
+    pthread_mutex_unlock(&groups_lock);
+}
+
+/* Tests only: a new leader waits until test_gather redeems are queued (at most 10 s). */
+static void gather_for_test(group *g)
+{
+    size_t want = __atomic_load_n(&test_gather, __ATOMIC_ACQUIRE);
+    struct timespec until;
+    if (want == 0) {
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 10;
+    while (g->queued < want && pthread_cond_timedwait(&g->cond, &g->lock, &until) == 0) {
+    }
+}
+
+/* Runs me in a batch, as its leader or as a follower; returns me's result. */
+static aw_result group_redeem(aw_store *s, group_item *me)
+{
+    group *g = s->group;
+    aw_store_redeem *batch[GROUP_MAX];
+    group_item *taken[GROUP_MAX];
+
+    pthread_mutex_lock(&g->lock);
+    me->done = false;
+    me->next = NULL;
+    if (g->tail != NULL) {
+        g->tail->next = me;
+    } else {
+        g->head = me;
+    }
+    g->tail = me;
+    g->queued++;
+    if (__atomic_load_n(&test_gather, __ATOMIC_ACQUIRE) != 0) {
+        pthread_cond_broadcast(&g->cond); /* a gathering leader counts the queue */
+    }
+    while (!me->done) {
+        if (g->committing) {
+            pthread_cond_wait(&g->cond, &g->lock);
+            continue;
+        }
+        /* Lead: take the queue (me too, unless GROUP_MAX redeems are ahead of me). */
+        g->committing = true;
+        gather_for_test(g);
+        size_t n = 0;
+        while (g->head != NULL && n < GROUP_MAX) {
+            taken[n] = g->head;
+            batch[n] = &g->head->redeem;
+            n++;
+            g->head = g->head->next;
+        }
+        if (g->head == NULL) {
+            g->tail = NULL;
+        }
+        g->queued -= n;
+        pthread_mutex_unlock(&g->lock);
+
+        /* Each item's result is set whether the transaction commits or not. */
+        (void)s->ops->invite_redeem_batch(s->backend, batch, n);
+
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < n; i++) {
+            taken[i]->done = true;
+        }
+        g->stats.batches++;
+        g->stats.items += n;
+        g->stats.largest = n > g->stats.largest ? n : g->stats.largest;
+        g->committing = false;
+        pthread_cond_broadcast(&g->cond);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return me->redeem.result;
+}
+
+aw_result aw_store_test_group_stats(aw_store *s, aw_store_group_stats *out)
+{
+    AW_ENSURE(s != NULL && out != NULL, AW_E_INVALID_ARG);
+    pthread_mutex_lock(&s->group->lock);
+    *out = s->group->stats;
+    out->queued = s->group->queued;
+    out->committing = s->group->committing;
+    pthread_mutex_unlock(&s->group->lock);
+    return AW_OK;
+}
+
+void aw_store_test_gather(size_t n)
+{
+    __atomic_store_n(&test_gather, n, __ATOMIC_RELEASE);
 }
 
 aw_result aw_store_open(const char *data_dir, aw_store **out)
@@ -155,8 +404,12 @@ aw_result aw_store_open(const char *data_dir, aw_store **out)
     aw_file_free(key, key_len);
     s->ops = ops;
     r = ops->open(data_dir, &s->backend);
+    struct stat changed;
     if (r == AW_OK) {
-        r = map_changed(s, data_dir);
+        r = map_changed(s, data_dir, &changed);
+    }
+    if (r == AW_OK) {
+        r = group_join(s, data_dir, &changed);
     }
     if (r != AW_OK) {
         aw_store_close(s);
@@ -177,6 +430,7 @@ void aw_store_close(aw_store *s)
     if (s->changed != NULL) {
         munmap(s->changed, sizeof(uint64_t));
     }
+    group_leave(s->group);
     aw_wipe(s->master, sizeof(s->master));
     free(s);
 }
@@ -578,15 +832,21 @@ aw_result aw_store_invite_redeem(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN]
                                  size_t done_len, int64_t now)
 {
     aw_store_row row;
-    aw_store_redeem redeem;
+    group_item item;
 
     AW_ENSURE(s != NULL && id != NULL && u != NULL && confirm_hash != NULL && done != NULL,
               AW_E_INVALID_ARG);
     begin(s);
     AW_ENSURE(done_len > 0 && done_len <= AW_ENROLL_DONE_MAX && now > 0, AW_E_INVALID_ARG);
     AW_GUARD(user_to_row(s, u, &row));
-    redeem = (aw_store_redeem){id, &row, confirm_hash, done, done_len, now};
-    AW_GUARD(s->ops->invite_redeem(s->backend, &redeem));
+    memset(&item, 0, sizeof(item));
+    item.redeem = (aw_store_redeem){id, &row, confirm_hash, done, done_len, now, AW_E_STORE, ""};
+    aw_result r = group_redeem(s, &item);
+    if (r != AW_OK) {
+        /* The leader's connection had the message, which came with the result. */
+        snprintf(s->error, sizeof(s->error), "%s", item.redeem.error);
+        return r;
+    }
     signal_changed(s);
     return AW_OK;
 }

@@ -10,7 +10,11 @@
  * Ed25519 public keys are sealed too, for that integrity.
  *
  * One aw_store per thread: the SQLite backend opens one connection per aw_store. Several
- * processes and threads may use the same data directory at once. Every function returns
+ * processes and threads may use the same data directory at once. The stores of one process
+ * on one data directory share a little state (the group commit of aw_store_invite_redeem),
+ * per process: a child made by fork must not use its parent's stores (SQLite forbids it
+ * too), and the stores it opens itself work whatever the parent's threads were doing at the
+ * fork. Every function returns
  * AW_OK or an aw_result: AW_E_NOT_FOUND, AW_E_EXISTS, AW_E_STORE (the backend failed; the
  * reason is in aw_store_last_error), AW_E_CORRUPT (a sealed key does not open), AW_E_IO
  * (a file of the data directory cannot be read), AW_E_INVALID_ARG. */
@@ -184,7 +188,13 @@ aw_result aw_store_invite_revoke(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN]
  * now with confirm_hash and done (1..AW_ENROLL_DONE_MAX bytes, for answering a retried
  * CONFIRM) and its PSK erased. Of any number of concurrent redeemers of one invite (threads
  * or processes, each with its own aw_store) exactly one gets AW_OK; the others get
- * AW_E_INVITE_USED. Changes the users generation; durable against a power loss on return. */
+ * AW_E_INVITE_USED. Changes the users generation; durable against a power loss on return.
+ *
+ * Group commit: concurrent redeems of the threads of one process on one data directory share
+ * one transaction (one fsync), each in its own savepoint, so each gets exactly the result
+ * above, as if it had been alone; the calling thread waits for the commit that carries its
+ * redeem, which another thread may run. When that commit fails, every redeem it carried gets
+ * AW_E_STORE and none of them is committed. */
 aw_result aw_store_invite_redeem(aw_store *s, const uint8_t id[AW_INVITE_ID_LEN], const aw_user *u,
                                  const uint8_t confirm_hash[AW_SHA256_LEN], const uint8_t *done,
                                  size_t done_len, int64_t now) AW_MUST_CHECK;
