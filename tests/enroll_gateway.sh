@@ -23,14 +23,6 @@ en_port=$port
 base="http://127.0.0.1:$en_port"
 url="$base/.well-known/authwire/enroll"
 
-# invite NAME ARGS...: a new invite; its token in $token, its id in $invite_id.
-invite() {
-    "$aw" invite "$@" --data "$data" --json >"$work/invite.out" 2>"$work/invite.err" ||
-        { echo "FATAL: invite $*: $(cat "$work/invite.err")"; exit 1; }
-    token=$(tail -n 1 "$work/invite.out")
-    invite_id=$(head -n 1 "$work/invite.out" | jq -r .id)
-}
-
 # enroll WANT_EXIT DESCRIPTION TOKEN ARGS...: the probe, stdout in $work/out, stderr in
 # $work/err.
 enroll() {
@@ -50,15 +42,6 @@ post() { answer=$("$probe" post "$1" "$2" --out "$work/body" 2>"$work/err"); }
 
 # posted STATUS ERROR DESCRIPTION: checks the last post.
 posted() { [[ "$answer" == "$1 $2" ]] && ok || bad "$3: got '$answer', want '$1 $2'"; }
-
-# users NAME: how many users of that name the store has.
-users() { "$aw" user list --data "$data" --json | jq --arg n "$1" '[.[] | select(.name == $n)] | length'; }
-
-# pending ID: whether the invite is still pending (usable).
-pending() {
-    "$aw" invites --all --data "$data" --json |
-        jq -e --arg id "$1" 'any(.[]; .id == $id and .state == "pending")' >/dev/null
-}
 
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 

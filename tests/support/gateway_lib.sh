@@ -1,4 +1,4 @@
-# What the gateway tests share (tests/gateway.sh, tests/enroll_gateway.sh), sourced with
+# What the gateway tests share (tests/gateway.sh, tests/enroll_*.sh), sourced with
 # the tools the test needs: `source support/gateway_lib.sh jq curl`. It sets aw (the
 # authwire command, from $AUTHWIRE) and awd (authwired next to it), work (a scratch directory
 # removed at exit), data ($work/data, not yet made) and pids (every process the test starts
@@ -75,6 +75,29 @@ req() {
 
 # last_reason LOG: the reason of the last access-log line.
 last_reason() { tail -n 1 "$1" | jq -r .reason; }
+
+# ---- enrollment (tests/enroll_gateway.sh, tests/enroll_relay.sh) ---------------------------
+
+# invite NAME ARGS...: a new invite; its token in $token, its id in $invite_id.
+invite() {
+    "$aw" invite "$@" --data "$data" --json >"$work/invite.out" 2>"$work/invite.err" ||
+        { echo "FATAL: invite $*: $(cat "$work/invite.err")"; exit 1; }
+    local lines
+    mapfile -t lines <"$work/invite.out"
+    token=${lines[-1]}
+    [[ ${lines[0]} =~ ^\{\"id\":\"([0-9a-f]{32})\" ]] ||
+        { echo "FATAL: invite $*: no id in ${lines[0]}"; exit 1; }
+    invite_id=${BASH_REMATCH[1]}
+}
+
+# users NAME: how many users of that name the store has.
+users() { "$aw" user list --data "$data" --json | jq --arg n "$1" '[.[] | select(.name == $n)] | length'; }
+
+# pending ID: whether the invite is still pending (usable).
+pending() {
+    "$aw" invites --all --data "$data" --json |
+        jq -e --arg id "$1" 'any(.[]; .id == $id and .state == "pending")' >/dev/null
+}
 
 # gateway_cleanup: an EXIT trap (trap gateway_cleanup EXIT): kills every process in pids
 # and removes $work.
