@@ -116,7 +116,7 @@ weak_port_file="$work/weak.port"
 "$weak" --data "$data" --listen 127.0.0.1:0 --port-file "$weak_port_file" --plain --demo-api \
     --workers 2 --access-log "$work/weak.log" 2>"$work/weak.err" &
 pids+=($!)
-for _ in $(seq 100); do [[ -s $weak_port_file ]] && break; sleep 0.05; done
+for _ in $(seq 600); do [[ -s $weak_port_file ]] && break; sleep 0.05; done
 [[ -s $weak_port_file ]] || { echo "FATAL: authwired-weak did not start"; cat "$work/weak.err"; exit 1; }
 grep -qF "$marker" "$work/weak.err" && ok || bad "authwired-weak says what it is on start"
 for id in replay-now replay-new-connection; do

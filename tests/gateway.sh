@@ -309,7 +309,7 @@ sleep 2
 "$awd" --data "$data" --listen "127.0.0.1:$plain_port" --access-log "$work/plain.log" --plain --demo-api --workers 2 2>>"$work/plain.err" &
 pid_plain=$!
 pids+=("$pid_plain")
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$plain_port/metrics" && break; sleep 0.05; done
+for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$plain_port/metrics" && break; sleep 0.05; done
 wait_load() { while (( SECONDS < load_end + 1 )); do sleep 0.2; done; }
 wait_load
 refused "$work/before.http" expired "a request accepted before the crash, replayed after"

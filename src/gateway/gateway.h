@@ -53,11 +53,12 @@ typedef struct gw_seq_entry {
 
 #define GW_SEQ_BUCKETS 1024
 
-#define GW_LIMIT_SLOTS 1024
+#define GW_LIMIT_SLOTS 4096
 
 /* Events per key (a source address, an invite) in the current window of `period` seconds,
  * shared by the workers, approximate: a key probes a few slots, and when all of them are
- * taken by other keys in this window it shares a budget with the first (never a reset). */
+ * taken by other keys in this window it takes over the one with the fewest counts (so a
+ * heavy key, the kind a limit is for, keeps its count, and a new key never inherits one). */
 typedef struct gw_limit_slot {
     uint64_t key; /* hash of the address or invite */
     int64_t window;

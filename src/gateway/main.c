@@ -107,7 +107,18 @@ int64_t gw_limit_count(gw_limiter *l, uint64_t key, int64_t add)
         slot = stale;
         *slot = (gw_limit_slot){.key = key, .window = window};
     } else if (slot == NULL) {
-        slot = &l->slots[key % GW_LIMIT_SLOTS]; /* every probe busy this window: share */
+        /* Every probe is in use this window: take over the one with the fewest counts. A new
+         * key starts from zero instead of inheriting another key's count (which refused
+         * genuine first HELLOs once a few hundred invites a minute were in use), and the keys
+         * a limit is for, those with many counts, keep theirs. */
+        slot = &l->slots[key % GW_LIMIT_SLOTS];
+        for (size_t i = 1; i < LIMIT_PROBES; i++) {
+            gw_limit_slot *s = &l->slots[(key + i) % GW_LIMIT_SLOTS];
+            if (s->count < slot->count) {
+                slot = s;
+            }
+        }
+        *slot = (gw_limit_slot){.key = key, .window = window};
     }
     if (slot->window != window) {
         slot->window = window;

@@ -33,7 +33,8 @@ start_gateway() {
         --access-log "$work/$name.log" --workers 2 "$@" 2>>"$work/$name.err" &
     local p=$!
     pids+=("$p")
-    for _ in $(seq 100); do
+    # Up to 30 s: a sanitizer build on a loaded machine starts slowly; a dead one ends it.
+    for _ in $(seq 600); do
         [[ -s "$work/$name.port" ]] && break
         kill -0 "$p" 2>/dev/null || break
         sleep 0.05
@@ -55,8 +56,8 @@ free_port() {
 }
 
 # wait_port PORT: until something accepts connections there (5 s at most).
-wait_port() {
-    for _ in $(seq 100); do
+wait_port() { # up to 30 s, for a loaded machine
+    for _ in $(seq 600); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
         sleep 0.05
     done
