@@ -821,6 +821,16 @@ static void test_bad_input(keyring *ring)
     CHECK(aw_result_peer_status(AW_E_KEY_UNKNOWN) == 401);
     CHECK(aw_result_peer_status(AW_E_BUSY) == 503);
     CHECK(strcmp(aw_result_name(AW_E_DIGEST_MISMATCH), "digest_mismatch") == 0);
+    /* Names read back from the wire map to their codes; every named code round-trips. */
+    for (int v = 0; v < 800; v++) {
+        const char *name = aw_result_name((aw_result)v);
+        if (strcmp(name, "unknown") != 0) {
+            CHECK_MSG(aw_result_from_name(name, AW_E_INTERNAL) == (aw_result)v, "%s", name);
+        }
+    }
+    CHECK(aw_result_from_name("invite_used", AW_E_INTERNAL) == AW_E_INVITE_USED);
+    CHECK(aw_result_from_name("no_such_reason", AW_E_FORBIDDEN) == AW_E_FORBIDDEN);
+    CHECK(aw_result_from_name(NULL, AW_E_FORBIDDEN) == AW_E_FORBIDDEN);
 }
 
 static void test_content_digest(void)

@@ -108,6 +108,10 @@ aw_result_class aw_result_class_of(aw_result r);
 /* Stable snake_case name, e.g. "signature_invalid"; "unknown" for an unknown code. */
 const char *aw_result_name(aw_result r);
 
+/* The code whose stable name is name (the inverse of aw_result_name, for reasons that came
+ * over the wire, e.g. an Authwire-Error value); fallback when no code has that name. */
+aw_result aw_result_from_name(const char *name, aw_result fallback);
+
 /* One-line English reason, e.g. "signature does not verify". Never contains secrets. */
 const char *aw_result_reason(aw_result r);
 

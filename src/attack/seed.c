@@ -209,7 +209,7 @@ aw_result aw_seed_server_accept(const aw_seed_server *s, int64_t now, const uint
     AW_ENSURE(rq.timestamp <= now + AW_SEED_WINDOW, AW_E_CREATED_IN_FUTURE);
     /* The nonce names the key: it must be the one this user registered. Public, so a plain
      * comparison; the MAC is compared in constant time. */
-    AW_ENSURE(memcmp(rq.nonce, u->nonce, AW_SEED_NONCE_LEN) == 0, AW_E_SIGNATURE_INVALID);
+    AW_ENSURE(aw_ct_equal(rq.nonce, u->nonce, AW_SEED_NONCE_LEN), AW_E_SIGNATURE_INVALID);
     aw_hmac_key *k = NULL;
     AW_GUARD(aw_hmac_key_new(u->key, AW_SEED_KEY_LEN, &k));
     aw_result r =

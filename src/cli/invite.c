@@ -198,16 +198,6 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, unsig
     return 0;
 }
 
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static const char *invite_state(const aw_invite *inv, int64_t now)
 {
     if (inv->used_at != 0) {
@@ -223,7 +213,7 @@ static const char *invite_state(const aw_invite *inv, int64_t now)
 static void json_invite(aw_json_writer *jw, const aw_invite *inv, int64_t now)
 {
     char id[2 * AW_INVITE_ID_LEN + 1], t[32];
-    hex(inv->id, sizeof(inv->id), id);
+    aw_hex_encode(inv->id, sizeof(inv->id), id);
     aw_json_key(jw, "id");
     aw_json_string(jw, id);
     aw_json_key(jw, "name");
@@ -247,22 +237,15 @@ static void json_invite(aw_json_writer *jw, const aw_invite *inv, int64_t now)
 /* The fingerprint of DIR/server-x25519.pem's public key, the one every token pins. */
 static int server_fingerprint(const invite_opts *o, uint8_t fp[AW_ENROLL_FP_LEN])
 {
-    size_t len = 0;
-    uint8_t *pem = cli_read_data_file(o->cmd, o->data, AW_DATA_X25519_KEY, true, &len);
     uint8_t pub[AW_X25519_PUBLIC_LEN];
-    int rc = -1;
-    if (pem == NULL) {
+    if (cli_read_enroll_key(o->cmd, o->data, pub) != 0) {
         return -1;
     }
-    if (aw_x25519_public_from_pem((const char *)pem, len, pub) != AW_OK) {
-        cli_error(o->cmd, "%s/" AW_DATA_X25519_KEY " is not an X25519 key", o->data);
-    } else if (aw_enroll_fingerprint(pub, fp) != AW_OK) {
+    if (aw_enroll_fingerprint(pub, fp) != AW_OK) {
         cli_error(o->cmd, "cannot compute the enrollment key fingerprint");
-    } else {
-        rc = 0;
+        return -1;
     }
-    aw_file_free(pem, len);
-    return rc;
+    return 0;
 }
 
 /* ---- QR code ---- */
@@ -322,7 +305,7 @@ static aw_result find_pending(const aw_invite *inv, void *arg)
     pending_find *f = arg;
     if (strcmp(inv->name, f->name) == 0 && inv->used_at == 0 && inv->revoked_at == 0 &&
         inv->expires_at > f->now) {
-        hex(inv->id, sizeof(inv->id), f->id);
+        aw_hex_encode(inv->id, sizeof(inv->id), f->id);
         return AW_E_EXISTS; /* found: stop */
     }
     return AW_OK;
@@ -356,7 +339,7 @@ static int print_invite_json(const aw_invite *inv, const uint8_t fp[AW_ENROLL_FP
     aw_writer w;
     aw_json_writer jw;
 
-    hex(fp, AW_ENROLL_FP_LEN, fph);
+    aw_hex_encode(fp, AW_ENROLL_FP_LEN, fph);
     aw_writer_init(&w, buf, sizeof(buf));
     aw_json_writer_init(&jw, &w, false);
     aw_json_begin_object(&jw);
@@ -437,8 +420,8 @@ static int invite_add(const invite_opts *o)
         goto out;
     }
 
-    hex(inv.id, sizeof(inv.id), id);
-    hex(fp, sizeof(fp), fph);
+    aw_hex_encode(inv.id, sizeof(inv.id), id);
+    aw_hex_encode(fp, sizeof(fp), fph);
     if (o->json) {
         if (print_invite_json(&inv, fp) != 0) {
             cli_error(o->cmd, "cannot format the invite");
@@ -614,13 +597,13 @@ int cli_invites(int argc, char **argv)
         }
     } else {
         char id[2 * AW_INVITE_ID_LEN + 1], fph[2 * AW_ENROLL_FP_LEN + 1], created[32], expires[32];
-        hex(fp, sizeof(fp), fph);
+        aw_hex_encode(fp, sizeof(fp), fph);
         printf("server enrollment key fingerprint: %s\n", fph);
         printf("%-32s %-24s %-12s %-10s %-21s %-21s %s\n", "ID", "NAME", "ALG", "MODE", "CREATED",
                "EXPIRES", "STATE");
         for (size_t i = 0; i < a.n; i++) {
             const aw_invite *inv = &a.items[i];
-            hex(inv->id, sizeof(inv->id), id);
+            aw_hex_encode(inv->id, sizeof(inv->id), id);
             printf("%-32s %-24s %-12s %-10s %-21s %-21s %s\n", id, inv->name, aw_alg_name(inv->alg),
                    aw_fresh_mode_name(inv->mode),
                    cli_format_time(inv->created_at, created, sizeof(created)),

@@ -57,18 +57,6 @@ static aw_result fail(driver *d, aw_enroll_failure why, aw_enroll_frame_type ste
     return r;
 }
 
-/* The code named by an Authwire-Error value (the core has no reverse lookup: the codes are
- * few, so scan them); fallback when the name is unknown. */
-static aw_result result_named(const char *name, aw_result fallback)
-{
-    for (int v = 100; v < 800 && name[0] != '\0'; v++) {
-        if (strcmp(aw_result_name((aw_result)v), name) == 0) {
-            return (aw_result)v;
-        }
-    }
-    return fallback;
-}
-
 /* No answer worth waiting for: none at all, or a server error that may pass. */
 static bool retryable(const aw_enroll_reply *reply)
 {
@@ -117,9 +105,10 @@ static aw_result exchange(driver *d, aw_enroll_frame_type type, const uint8_t *f
             break;
         }
         if (!retryable(reply)) {
-            aw_result named =
-                result_named(reply->error, reply->status == 404 ? AW_E_NOT_ROUTED : AW_E_FORBIDDEN);
-            return fail(d, AW_ENROLL_REFUSED, type, named);
+            /* A refusal is never "ok": a 4xx claiming it falls back like an unknown name. */
+            aw_result fallback = reply->status == 404 ? AW_E_NOT_ROUTED : AW_E_FORBIDDEN;
+            aw_result named = aw_result_from_name(reply->error, fallback);
+            return fail(d, AW_ENROLL_REFUSED, type, named == AW_OK ? fallback : named);
         }
     }
     return fail(d, AW_ENROLL_NO_ANSWER, type, AW_E_IO);

@@ -2,6 +2,7 @@
 #include "authwire/result.h"
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct result_info {
     aw_result code;
@@ -119,6 +120,16 @@ const char *aw_result_name(aw_result r)
 {
     const result_info *info = lookup(r);
     return info != NULL ? info->name : "unknown";
+}
+
+aw_result aw_result_from_name(const char *name, aw_result fallback)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(result_table) / sizeof(result_table[0]); i++) {
+        if (strcmp(result_table[i].name, name) == 0) {
+            return result_table[i].code;
+        }
+    }
+    return fallback;
 }
 
 const char *aw_result_reason(aw_result r)
