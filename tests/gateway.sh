@@ -164,11 +164,8 @@ template GET /api/whoami | sign_as "$work/cleo.key" cleo --nonce "AQAAAABlU_EAAA
 refused "$work/c.http" challenge_invalid "forged challenge"
 
 # Channel binding: a TLS-terminating relay with a certificate the client trusts.
-relay_port=$(free_port)
-socat "OPENSSL-LISTEN:$relay_port,bind=127.0.0.1,reuseaddr,fork,cert=$data/server.pem,key=$data/server.key,verify=0" \
-    "OPENSSL:127.0.0.1:$tls_port,cafile=$data/ca.pem,verify=1,commonname=localhost" 2>/dev/null &
-pids+=($!)
-wait_port "$relay_port"
+on_free_port relay_port socat "OPENSSL-LISTEN:@PORT@,bind=127.0.0.1,reuseaddr,fork,cert=$data/server.pem,key=$data/server.key,verify=0" \
+    "OPENSSL:127.0.0.1:$tls_port,cafile=$data/ca.pem,verify=1,commonname=localhost"
 req 3 "TLS interception (channel binding differs)" "$work/alice.json" "https://127.0.0.1:$relay_port/api/balance"
 grep -q "TLS INTERCEPTION SUSPECTED" "$work/err" && ok || bad "the client says interception: $(cat "$work/err")"
 [[ $(last_reason "$work/tls.log") == channel_binding ]] && ok || bad "gateway logs channel_binding"
@@ -179,29 +176,24 @@ grep -q 'TLS interception suspected' <(tail -n 1 "$work/tls.log") && ok || bad "
 # after 300 ms marks; pete's credentials work on it too (same data dir).
 start_gateway quick --demo-api --plain --idle-timeout-ms 300
 quick_port=$port
-mitm() { # mitm PORT FILTER: a relay to the quick gateway whose answers pass through FILTER
-    socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" "SYSTEM:socat - TCP\:127.0.0.1\:$quick_port | $2" 2>/dev/null &
-    pids+=($!)
-    wait_port "$1"
+mitm() { # mitm VAR FILTER: a relay to the quick gateway whose answers pass through FILTER
+    on_free_port "$1" socat "TCP-LISTEN:@PORT@,bind=127.0.0.1,reuseaddr,fork" \
+        "SYSTEM:socat - TCP\:127.0.0.1\:$quick_port | $2"
 }
-m1=$(free_port); m2=$(free_port); m3=$(free_port)
-mitm "$m1" "sed -u s/balance/balanse/" # socat eats double quotes: keep the filter plain
+mitm m1 "sed -u s/balance/balanse/" # socat eats double quotes: keep the filter plain
 req 3 "altered response body" "$work/pete.json" "http://127.0.0.1:$m1/api/balance"
 grep -q "possible interference" "$work/err" && ok || bad "interference message: $(cat "$work/err")"
 "$aw" request --credentials "$work/pete.json" -i /api/whoami >"$work/old_response" 2>/dev/null
-mitm "$m2" "cat >/dev/null; cat '$work/old_response'"
+mitm m2 "cat >/dev/null; cat '$work/old_response'"
 req 3 "a response swapped for another request's" "$work/pete.json" "http://127.0.0.1:$m2/api/balance"
 printf 'HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nAuthwire-Error: key_revoked\r\nConnection: close\r\n\r\n{}' >"$work/fake401"
-mitm "$m3" "cat >/dev/null; cat '$work/fake401'"
+mitm m3 "cat >/dev/null; cat '$work/fake401'"
 req 3 "an injected 401" "$work/pete.json" "http://127.0.0.1:$m3/api/balance"
 
 # ---- reverse proxy mode ------------------------------------------------------------------
 # The upstream: a second authwired would sign; a plain echo server shows what arrives.
-up_port=$(free_port)
-socat "TCP-LISTEN:$up_port,bind=127.0.0.1,reuseaddr,fork" \
-    "EXEC:bash $(dirname "$0")/support/upstream.sh $work/upstream_saw" 2>/dev/null &
-pids+=($!)
-wait_port "$up_port"
+on_free_port up_port socat "TCP-LISTEN:@PORT@,bind=127.0.0.1,reuseaddr,fork" \
+    "EXEC:bash $(dirname "$0")/support/upstream.sh $work/upstream_saw"
 : >"$work/upstream_saw" # the probe connection of wait_port
 start_gateway proxy --upstream "http://127.0.0.1:$up_port" --plain
 proxy_port=$port

@@ -55,6 +55,31 @@ free_port() {
     done
 }
 
+# on_free_port VAR COMMAND...: starts COMMAND in the background with every @PORT@ in its
+# arguments replaced by a free port, waits until it listens there and sets VAR to the port.
+# Tests run in parallel: another one may bind the port between free_port's probe and
+# COMMAND's bind, and then COMMAND dies while the other listener answers wait_port, so a
+# dead COMMAND means: try another port.
+on_free_port() {
+    local var=$1 p pid state _
+    shift
+    for _ in 1 2 3 4 5; do
+        p=$(free_port)
+        "${@//@PORT@/$p}" 2>/dev/null &
+        pid=$!
+        pids+=("$pid")
+        wait_port "$p"
+        sleep 0.1
+        state=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+        if [[ $state == [RSD] ]]; then
+            printf -v "$var" '%s' "$p"
+            return 0
+        fi
+    done
+    echo "FATAL: $1 could not keep a port" >&2
+    exit 1
+}
+
 # wait_port PORT: until something accepts connections there (5 s at most).
 wait_port() { # up to 30 s, for a loaded machine
     for _ in $(seq 600); do
