@@ -51,7 +51,7 @@ fi
 # Proxy mode, stopped while a request waits for a slow upstream: the worker ends after the
 # grace period with the exchange still in flight, and must free it.
 up_port=$(cat "$work/port")
-while (exec 3<>"/dev/tcp/127.0.0.1/$up_port") 2>/dev/null; do up_port=$((20000 + RANDOM % 30000)); done
+while (exec 3<>"/dev/tcp/127.0.0.1/$up_port") 2>/dev/null; do up_port=$((20000 + RANDOM % 12000)); done
 socat "TCP-LISTEN:$up_port,bind=127.0.0.1,reuseaddr,fork" "SYSTEM:sleep 8" 2>/dev/null &
 up_pid=$!
 rm -f "$work/port2"

@@ -46,11 +46,12 @@ start_gateway() {
     printf -v "pid_$name" '%s' "$p"
 }
 
-# free_port: a port nothing answers on, for the test's own relays.
+# free_port: a port nothing answers on, for the test's own relays. Below Linux's ephemeral
+# range (32768 and up), so no test's outgoing connection holds it when a relay binds it.
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
 }
@@ -68,7 +69,7 @@ on_free_port() {
         "${@//@PORT@/$p}" 2>/dev/null &
         pid=$!
         pids+=("$pid")
-        wait_port "$p"
+        wait_port "$p" "$pid" || continue
         sleep 0.1
         state=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
         if [[ $state == [RSD] ]]; then
@@ -80,10 +81,12 @@ on_free_port() {
     exit 1
 }
 
-# wait_port PORT: until something accepts connections there (5 s at most).
-wait_port() { # up to 30 s, for a loaded machine
+# wait_port PORT [PID]: until something accepts connections there (30 s at most, for a
+# loaded machine). With PID: returns 1 as soon as that process is gone.
+wait_port() {
     for _ in $(seq 600); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        [[ -z ${2:-} ]] || kill -0 "$2" 2>/dev/null || return 1
         sleep 0.05
     done
     echo "FATAL: nothing listens on port $1" >&2
