@@ -180,6 +180,45 @@ static void test_certificates(const char *dir)
     aw_cert_pair_free(NULL);
 }
 
+/* aw_certgen_server_named: the extra name (DNS or IP) on top of the three local ones, as
+ * the attack harness's rogue leaf for a gateway's own name; junk refused. */
+static void test_named_server(void)
+{
+    aw_cert_pair ca, dns, ip, v6;
+    CHECK_OK(aw_certgen_ca(&ca));
+    CHECK_OK(aw_certgen_server_named(&ca, "api.example", &dns));
+    CHECK_OK(aw_certgen_server_named(&ca, "10.1.2.3", &ip));
+    CHECK_OK(aw_certgen_server_named(&ca, "fd00::7", &v6));
+    X509 *ca_x = parse_cert(ca.cert_pem), *dns_x = parse_cert(dns.cert_pem);
+    X509 *ip_x = parse_cert(ip.cert_pem), *v6_x = parse_cert(v6.cert_pem);
+    CHECK(ca_x != NULL && dns_x != NULL && ip_x != NULL && v6_x != NULL);
+    if (ca_x != NULL && dns_x != NULL && ip_x != NULL && v6_x != NULL) {
+        CHECK(verify(ca_x, dns_x, X509_PURPOSE_SSL_SERVER) == 0);
+        CHECK(X509_check_host(dns_x, "api.example", 0, 0, NULL) == 1);
+        CHECK(X509_check_host(dns_x, "localhost", 0, 0, NULL) == 1);
+        CHECK(X509_check_host(dns_x, "other.example", 0, 0, NULL) == 0);
+        char cn[128];
+        cn_of(dns_x, cn, sizeof(cn));
+        CHECK_MSG(strcmp(cn, "api.example") == 0, "CN %s", cn);
+        CHECK(X509_check_ip_asc(ip_x, "10.1.2.3", 0) == 1);
+        CHECK(X509_check_host(ip_x, "10.1.2.3", 0, 0, NULL) == 0); /* an IP, not a DNS name */
+        CHECK(X509_check_ip_asc(v6_x, "fd00::7", 0) == 1);
+        CHECK(X509_check_ip_asc(v6_x, "127.0.0.1", 0) == 1);
+    }
+    X509_free(ca_x);
+    X509_free(dns_x);
+    X509_free(ip_x);
+    X509_free(v6_x);
+    aw_cert_pair bad = {0};
+    CHECK_RESULT(aw_certgen_server_named(&ca, "a,DNS:evil.example", &bad), AW_E_INVALID_ARG);
+    CHECK_RESULT(aw_certgen_server_named(&ca, "", &bad), AW_E_INVALID_ARG);
+    CHECK_RESULT(aw_certgen_server_named(&ca, "a b", &bad), AW_E_INVALID_ARG);
+    aw_cert_pair_free(&ca);
+    aw_cert_pair_free(&dns);
+    aw_cert_pair_free(&ip);
+    aw_cert_pair_free(&v6);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -190,6 +229,7 @@ int main(void)
         return 1;
     }
     test_certificates(dir);
+    test_named_server();
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0) {

@@ -62,8 +62,9 @@ static aw_result write_text(const char *path, const char *text)
     return aw_file_write_atomic(path, text, strlen(text), 0600, 0);
 }
 
-/* The rogue CA of the attacker and a leaf it issued for the gateway's address; the proxy
- * presents the leaf when it intercepts TLS. */
+/* The rogue CA of the attacker and a leaf it issued for the gateway's own name (the one in
+ * the target URL, as a forging CA would); the proxy presents the leaf when it intercepts
+ * TLS. */
 static aw_result make_rogue(aw_attack_ctx *ctx)
 {
     aw_cert_pair ca = {0}, leaf = {0};
@@ -73,7 +74,7 @@ static aw_result make_rogue(aw_attack_ctx *ctx)
     snprintf(ctx->rogue_ca, sizeof(ctx->rogue_ca), "%s/rogue-ca.pem", ctx->tmpdir);
     aw_result r = aw_certgen_ca(&ca);
     if (r == AW_OK) {
-        r = aw_certgen_server(&ca, &leaf);
+        r = aw_certgen_server_named(&ca, ctx->gateway.server_name, &leaf);
     }
     if (r == AW_OK) {
         r = write_text(ctx->rogue_ca, ca.cert_pem);

@@ -1,6 +1,7 @@
 /* Local certificates with OpenSSL's X509 API (see certgen.h for the profile). */
 #include "certgen.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -233,7 +234,49 @@ static aw_result issue(const aw_cert_pair *ca, const char *cn, const ext_spec *e
 
 aw_result aw_certgen_server(const aw_cert_pair *ca, aw_cert_pair *out)
 {
-    return issue(ca, "localhost", server_exts, sizeof(server_exts) / sizeof(server_exts[0]), out);
+    return aw_certgen_server_named(ca, NULL, out);
+}
+
+/* A DNS name or IP literal that can go into a subjectAltName value as it is: letters,
+ * digits, '-', '.', and ':' for IPv6. */
+static bool plain_host(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 253) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == ':';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+aw_result aw_certgen_server_named(const aw_cert_pair *ca, const char *name, aw_cert_pair *out)
+{
+    if (name == NULL || strcmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0 ||
+        strcmp(name, "::1") == 0) {
+        return issue(ca, "localhost", server_exts, sizeof(server_exts) / sizeof(server_exts[0]),
+                     out);
+    }
+    AW_ENSURE(plain_host(name), AW_E_INVALID_ARG);
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    char san[300];
+    snprintf(san, sizeof(san), "%s:%s,DNS:localhost,IP:127.0.0.1,IP:::1", is_ip ? "IP" : "DNS",
+             name);
+    ext_spec exts[sizeof(server_exts) / sizeof(server_exts[0])];
+    memcpy(exts, server_exts, sizeof(exts));
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        if (exts[i].nid == NID_subject_alt_name) {
+            exts[i].value = san;
+        }
+    }
+    return issue(ca, is_ip || strlen(name) > 64 ? "localhost" : name, exts, sizeof(exts) / sizeof(exts[0]), out);
 }
 
 aw_result aw_certgen_client(const aw_cert_pair *ca, const char *common_name, aw_cert_pair *out)

@@ -33,6 +33,13 @@ aw_result aw_certgen_ca(aw_cert_pair *out) AW_MUST_CHECK;
 /* A server certificate signed by ca, for DNS:localhost, IP:127.0.0.1 and IP:::1. */
 aw_result aw_certgen_server(const aw_cert_pair *ca, aw_cert_pair *out) AW_MUST_CHECK;
 
+/* The same for one more name: a DNS name (also the common name) or an IP literal, put first
+ * in subjectAltName (NULL, "localhost", 127.0.0.1 or ::1: aw_certgen_server). The attack
+ * harness's rogue leaf carries the gateway's own name this way. AW_E_INVALID_ARG for a name
+ * with characters a host name cannot have. */
+aw_result aw_certgen_server_named(const aw_cert_pair *ca, const char *name,
+                                  aw_cert_pair *out) AW_MUST_CHECK;
+
 /* A client certificate signed by ca with CN = common_name (the user name, 1..64 bytes). */
 aw_result aw_certgen_client(const aw_cert_pair *ca, const char *common_name,
                             aw_cert_pair *out) AW_MUST_CHECK;
