@@ -276,7 +276,8 @@ aw_result aw_certgen_server_named(const aw_cert_pair *ca, const char *name, aw_c
             exts[i].value = san;
         }
     }
-    return issue(ca, is_ip || strlen(name) > 64 ? "localhost" : name, exts, sizeof(exts) / sizeof(exts[0]), out);
+    return issue(ca, is_ip || strlen(name) > 64 ? "localhost" : name, exts,
+                 sizeof(exts) / sizeof(exts[0]), out);
 }
 
 aw_result aw_certgen_client(const aw_cert_pair *ca, const char *common_name, aw_cert_pair *out)
