@@ -26,9 +26,11 @@ catalogue=$((catalogue - 1)) # the header line
 
 # ---- gateways and users ----------------------------------------------------------------------
 "$aw" init --data "$data" >/dev/null || { echo "FATAL: init failed"; exit 1; }
-start_gateway plain --demo-api --plain --header-timeout-ms 1000
+# A 15 s replay window (skew + max-age) keeps replay-after-window's wait short.
+window=(--skew 5 --max-age 10 --challenge-ttl 15)
+start_gateway plain --demo-api --plain --header-timeout-ms 1000 "${window[@]}"
 plain_port=$port
-start_gateway tls --demo-api --channel-binding require --header-timeout-ms 1000
+start_gateway tls --demo-api --channel-binding require --header-timeout-ms 1000 "${window[@]}"
 tls_port=$port
 add_user() { # add_user NAME URL ARGS...
     local name=$1 url=$2; shift 2
@@ -46,11 +48,13 @@ rc=0; "$aw" attack --credentials "$work/tess.json" --only no-such-attack >"$work
 rc=0; "$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(free_port)" >"$work/out" 2>&1 || rc=$?
 [[ $rc -eq 1 ]] && grep -q "cannot connect" "$work/out" && ok || bad "an unreachable target: exit $rc: $(cat "$work/out")"
 
-# run_catalogue USER MODE TRANSPORT: the whole catalogue as USER, the report checked.
+# run_catalogue USER MODE TRANSPORT: the whole catalogue as USER, the report checked; the
+# gateway (plain or tls) is restarted with kill -9 by replay-after-restart.
 run_catalogue() {
     local user=$1 mode=$2 transport=$3 report="$work/$1.report.json"
     local rc=0
-    "$aw" attack --credentials "$work/$user.json" --data "$data" --slow-timeout 10 \
+    "$aw" attack --credentials "$work/$user.json" --data "$data" --slow-timeout 10 --window 15 \
+        --restart-cmd "$work/$transport.restart" \
         --json "$report" >"$work/$user.out" 2>"$work/$user.err" || rc=$?
     if [[ $rc -ne 0 ]]; then
         bad "$user ($mode, $transport): attack exit $rc"; cat "$work/$user.out" "$work/$user.err" >&2
@@ -93,6 +97,15 @@ row() { jq -r --arg id "$2" '.[] | select(.id == $id) | "\(.outcome) \(.stopped_
 [[ $(row sean replay-now) == "blocked seq_replay" ]] && ok || bad "sean replay-now: $(row sean replay-now)"
 [[ $(row chloe replay-now) == "blocked challenge_invalid" ]] && ok || bad "chloe replay-now: $(row chloe replay-now)"
 [[ $(row tilda replay-now) == "blocked channel_binding" ]] && ok || bad "tilda replay-now: $(row tilda replay-now)"
+[[ $(row tess replay-after-window) == "blocked expired" ]] && ok || bad "tess replay-after-window: $(row tess replay-after-window)"
+jq -e '.[] | select(.id == "replay-after-window") | .detail | test("replayed (1[6-9]|[2-9][0-9])s after it was signed")' \
+    "$work/tess.report.json" >/dev/null && ok || bad "replay-after-window waited past the window"
+[[ $(row tess replay-after-restart) == "blocked expired" ]] && ok || bad "tess replay-after-restart: $(row tess replay-after-restart)"
+[[ $(row sean replay-after-restart) == "blocked seq_replay" ]] && ok || bad "sean replay-after-restart: $(row sean replay-after-restart)"
+[[ $(row chloe replay-after-restart) == "blocked challenge_invalid" ]] && ok || bad "chloe replay-after-restart: $(row chloe replay-after-restart)"
+[[ $(row tilda replay-after-restart) == "blocked channel_binding" ]] && ok || bad "tilda replay-after-restart: $(row tilda replay-after-restart)"
+# Each of those restarts was real: the gateway's pid changed (kill -9, started again).
+[[ $(cat "$work/plain.pid") != "$pid_plain" && $(cat "$work/tls.pid") != "$pid_tls" ]] && ok || bad "the gateways were not restarted"
 [[ $(row sean seq-reorder) == "blocked seq_replay" ]] && ok || bad "sean seq-reorder: $(row sean seq-reorder)"
 jq -e '.[] | select(.id == "seq-reorder") | .detail | test("then n: 200 \\(the window accepts reordering")' \
     "$work/sean.report.json" >/dev/null && ok || bad "seq-reorder says the late n was accepted"
@@ -136,7 +149,7 @@ rc=0
 for g in plain tls; do
     grep -q 'ERROR: AddressSanitizer\|runtime error:' "$work/$g.err" && bad "$g gateway: sanitizer report" || ok
 done
-kill -0 "$pid_plain" 2>/dev/null && kill -0 "$pid_tls" 2>/dev/null && ok || bad "a gateway died"
+kill -0 "$(cat "$work/plain.pid")" 2>/dev/null && kill -0 "$(cat "$work/tls.pid")" 2>/dev/null && ok || bad "a gateway died"
 
 echo "attack: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -55,7 +55,7 @@ typedef aw_result (*aw_attack_run_fn)(aw_attack_ctx *ctx, aw_attack_result *out)
 #define AW_ATTACK_NEEDS_TIMESTAMP (1u << 1) /* the user is in timestamp mode */
 #define AW_ATTACK_NEEDS_SEQUENCE  (1u << 2) /* ... in sequence mode */
 #define AW_ATTACK_NEEDS_CHALLENGE (1u << 3) /* ... in challenge mode */
-#define AW_ATTACK_NEEDS_RESTART   (1u << 4) /* --data: the local gateway may be restarted */
+#define AW_ATTACK_NEEDS_RESTART   (1u << 4) /* --restart-cmd: how to restart the gateway */
 #define AW_ATTACK_NEEDS_VICTIM    (1u << 5) /* another user's name (--victim, or --data) */
 
 typedef struct aw_attack {
@@ -86,7 +86,12 @@ typedef struct aw_attack_config {
     const aw_attack *catalogue; /* NULL: aw_attack_catalogue() */
     size_t catalogue_len;
     int slow_timeout_ms; /* how long the slow-request attack waits (0: 15 s) */
-    FILE *progress;      /* progress lines (stderr), or NULL */
+    int window_s;        /* the gateway's skew + max-age, seconds (0: the defaults, 60) */
+    /* A shell command that restarts the gateway (kill -9 or a clean stop, then a start on
+     * the same address) and returns once it was started; NULL: the restart rows are
+     * skipped. It runs with /bin/sh -c; its stdout is dropped. */
+    const char *restart_cmd;
+    FILE *progress; /* progress lines (stderr), or NULL */
 } aw_attack_config;
 
 typedef struct aw_attack_row {
@@ -134,6 +139,12 @@ const char *aw_attack_victim(const aw_attack_ctx *ctx);    /* another user, or N
 const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx);
 /* How long an attack may wait for one of the gateway's deadlines, in milliseconds. */
 int aw_attack_patience_ms(const aw_attack_ctx *ctx);
+/* The gateway's replay window (skew + max-age), in seconds. */
+int aw_attack_window_s(const aw_attack_ctx *ctx);
+/* Restarts the gateway with the configured command and waits (up to 30 s) until it accepts
+ * connections again. AW_E_IO with a reason in why when the command fails or the gateway does
+ * not come back. */
+aw_result aw_attack_restart(aw_attack_ctx *ctx, char *why, size_t why_cap) AW_MUST_CHECK;
 /* A progress line (long waits), on the configured stream. */
 void aw_attack_progress(aw_attack_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

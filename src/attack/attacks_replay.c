@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attacks.h"
 #include "authwire/exchange.h"
@@ -34,6 +35,91 @@ static aw_result replay_new_connection(aw_attack_ctx *ctx, aw_attack_result *out
     AW_GUARD(aw_attack_watch(ctx));
     aw_attack_send_note(ctx, "pay 10 to bob");
     return aw_attack_replay_captured(ctx, out);
+}
+
+/* The first signed request the row's proxy captured and its created parameter; NULL (with
+ * the row an error) when there is none. The caller frees. */
+static uint8_t *captured_with_created(aw_attack_ctx *ctx, aw_attack_result *out, size_t *len,
+                                      int64_t *created)
+{
+    uint8_t *req = aw_attack_captured(ctx, false, true, len);
+    aw_pmsg m;
+    char value[32] = "";
+    bool parsed = req != NULL && aw_pmsg_parse((aw_span){req, *len}, &m) == AW_OK;
+    if (parsed) {
+        (void)aw_sig_param_get(&m, "created", value, sizeof(value));
+        aw_pmsg_free(&m);
+    }
+    char *end = NULL;
+    long long v = strtoll(value, &end, 10);
+    if (!parsed || value[0] == '\0' || *end != '\0') {
+        free(req);
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "no signed request with a created was captured");
+        return NULL;
+    }
+    *created = v;
+    return req;
+}
+
+/* Waits until the wall clock is past until, with a progress line every 10 s. */
+static void wait_until(aw_attack_ctx *ctx, int64_t until, const char *why)
+{
+    for (int64_t now = time(NULL); now <= until; now = time(NULL)) {
+        if ((until - now) % 10 == 0 || now == until) {
+            aw_attack_progress(ctx, "waiting %llds %s", (long long)(until - now + 1), why);
+        }
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static aw_result replay_after_window(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    AW_GUARD(aw_attack_watch(ctx));
+    aw_attack_send_note(ctx, "pay 10 to bob");
+    size_t len = 0;
+    int64_t created = 0;
+    uint8_t *req = captured_with_created(ctx, out, &len, &created);
+    if (req == NULL) {
+        return AW_OK;
+    }
+    int window = aw_attack_window_s(ctx);
+    wait_until(ctx, created + window + 1, "for the replay window (skew + max-age) to pass");
+    int64_t age = time(NULL) - created;
+    aw_result r = aw_attack_attempt(ctx, req, len, out);
+    free(req);
+    AW_GUARD(r);
+    aw_attack_detail_prepend(out,
+                             "replayed %llds after it was signed (window %ds; the nonce cache "
+                             "no longer needs to remember it): ",
+                             (long long)age, window);
+    return AW_OK;
+}
+
+static aw_result replay_after_restart(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    AW_GUARD(aw_attack_watch(ctx));
+    aw_attack_send_note(ctx, "pay 10 to bob");
+    size_t len = 0;
+    uint8_t *req = aw_attack_captured(ctx, false, true, &len);
+    if (req == NULL) {
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "no signed request was captured");
+        return AW_OK;
+    }
+    aw_attack_progress(ctx, "restarting the gateway (--restart-cmd)");
+    char why[256];
+    aw_result r = aw_attack_restart(ctx, why, sizeof(why));
+    if (r != AW_OK) {
+        free(req);
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "%s", why);
+        return AW_OK;
+    }
+    r = aw_attack_attempt(ctx, req, len, out);
+    free(req);
+    AW_GUARD(r);
+    aw_attack_detail_prepend(out, "the gateway restarted (its replay cache gone), then the "
+                                  "captured request was replayed: ");
+    return AW_OK;
 }
 
 static aw_result seq_replay_later(aw_attack_ctx *ctx, aw_attack_result *out)
@@ -181,6 +267,14 @@ static const aw_attack replay[] = {
      "replay inside the window", AW_EXPECT_REPLAY, 0, replay_now},
     {"replay-new-connection", "replay a captured signed POST on the attacker's own connection",
      "replay inside the window", AW_EXPECT_REPLAY, 0, replay_new_connection},
+    {"replay-after-window",
+     "replay a captured signed POST once the gateway's window (skew + max-age) has passed",
+     "replay after the window", "expired", AW_ATTACK_NEEDS_TIMESTAMP, replay_after_window},
+    {"replay-after-restart",
+     "replay a captured signed POST after the gateway restarted and lost its replay cache",
+     "replay after a restart or kill -9",
+     "tls=channel_binding timestamp=expired sequence=seq_replay challenge=challenge_invalid",
+     AW_ATTACK_NEEDS_RESTART, replay_after_restart},
     {"seq-replay-later", "replay sequence number n after n+1..n+3 were accepted",
      "reorder / duplicate (sequence mode)", "tls=channel_binding seq_replay",
      AW_ATTACK_NEEDS_SEQUENCE, seq_replay_later},

@@ -1,13 +1,18 @@
 /* The harness: sets up what every attack shares (the credential, the gateway's address and
  * CA, a rogue CA, the gateway's counters), runs the catalogue row by row and gives each
  * attack its man in the middle, its client and its verdicts (see attack.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "attack.h"
@@ -16,6 +21,8 @@
 #include "certgen.h"
 #include "files.h"
 #include "tls.h"
+
+extern char **environ; /* for posix_spawn: the restart command gets ours */
 
 struct aw_attack_ctx {
     const aw_attack_config *cfg;
@@ -198,6 +205,57 @@ const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx)
 int aw_attack_patience_ms(const aw_attack_ctx *ctx)
 {
     return ctx->cfg->slow_timeout_ms > 0 ? ctx->cfg->slow_timeout_ms : 15000;
+}
+
+int aw_attack_window_s(const aw_attack_ctx *ctx)
+{
+    return ctx->cfg->window_s > 0 ? ctx->cfg->window_s : 60;
+}
+
+/* Whether the gateway accepts a TCP connection (TLS not needed: it listens again). */
+static bool gateway_listens(const aw_attack_ctx *ctx)
+{
+    int fd = socket(ctx->gateway.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool up = fd >= 0 &&
+              connect(fd, (const struct sockaddr *)&ctx->gateway.addr, ctx->gateway.addr_len) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return up;
+}
+
+aw_result aw_attack_restart(aw_attack_ctx *ctx, char *why, size_t why_cap)
+{
+    AW_ENSURE(ctx->cfg->restart_cmd != NULL, AW_E_INVALID_ARG);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    char *argv[] = {"sh", "-c", (char *)ctx->cfg->restart_cmd, NULL};
+    pid_t pid;
+    int err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        snprintf(why, why_cap, "cannot run --restart-cmd: %s", strerror(err));
+        return AW_E_IO;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(why, why_cap, "--restart-cmd failed (%s %d)",
+                 WIFEXITED(status) ? "exit" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return AW_E_IO;
+    }
+    for (int i = 0; i < 600; i++) { /* 30 s */
+        if (gateway_listens(ctx)) {
+            return AW_OK;
+        }
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    snprintf(why, why_cap, "the gateway did not listen again within 30 s of --restart-cmd");
+    return AW_E_IO;
 }
 
 void aw_attack_progress(aw_attack_ctx *ctx, const char *fmt, ...)
@@ -612,8 +670,8 @@ static const char *skip_reason(const aw_attack_ctx *ctx, const aw_attack *a, cha
     if ((a->needs & AW_ATTACK_NEEDS_VICTIM) && ctx->cfg->victim == NULL) {
         return "needs another user of the gateway (--victim NAME, or --data DIR to pick one)";
     }
-    if ((a->needs & AW_ATTACK_NEEDS_RESTART) && ctx->cfg->data_dir == NULL) {
-        return "needs --data DIR to restart the local gateway";
+    if ((a->needs & AW_ATTACK_NEEDS_RESTART) && ctx->cfg->restart_cmd == NULL) {
+        return "needs --restart-cmd CMD to restart the gateway";
     }
     return NULL;
 }

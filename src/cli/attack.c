@@ -34,6 +34,11 @@ static const char attack_help[] =
     "                       rows is picked from its users\n"
     "  --victim NAME        another user of the gateway, for the insider rows\n"
     "  --slow-timeout SECS  how long slow-request waits for the gateway's deadline (15)\n"
+    "  --window SECS        the gateway's --skew + --max-age: replay-after-window waits\n"
+    "                       this long before it replays (60, the defaults)\n"
+    "  --restart-cmd CMD    a shell command that restarts the gateway on the same address\n"
+    "                       and returns once it started (e.g. systemctl restart authwired);\n"
+    "                       without it replay-after-restart is skipped\n"
     "  -h, --help           this help\n"
     "\n"
     "exit status: 0 every attack was blocked or skipped; 1 an attack succeeded, or one could\n"
@@ -49,6 +54,8 @@ enum {
     OPT_DATA,
     OPT_VICTIM,
     OPT_SLOW,
+    OPT_WINDOW,
+    OPT_RESTART,
 };
 
 static const struct option attack_options[] = {
@@ -61,6 +68,8 @@ static const struct option attack_options[] = {
     {"data", required_argument, NULL, OPT_DATA},
     {"victim", required_argument, NULL, OPT_VICTIM},
     {"slow-timeout", required_argument, NULL, OPT_SLOW},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"restart-cmd", required_argument, NULL, OPT_RESTART},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -142,7 +151,8 @@ int cli_attack(int argc, char **argv)
     optind = 1;
     unsigned takes = CLI_TAKES(OPT_CREDENTIALS) | CLI_TAKES(OPT_TARGET) | CLI_TAKES(OPT_CACERT) |
                      CLI_TAKES(OPT_ONLY) | CLI_TAKES(OPT_JSON) | CLI_TAKES(OPT_LIST) |
-                     CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_VICTIM) | CLI_TAKES(OPT_SLOW);
+                     CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_VICTIM) | CLI_TAKES(OPT_SLOW) |
+                     CLI_TAKES(OPT_WINDOW) | CLI_TAKES(OPT_RESTART);
     while ((c = cli_next_option(argc, argv, cmd, attack_help, attack_options, takes, &rc)) > 0) {
         int64_t secs = 0;
         switch (c) {
@@ -176,6 +186,20 @@ int cli_attack(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             cfg.slow_timeout_ms = (int)secs * 1000;
+            break;
+        case OPT_WINDOW:
+            if (cli_parse_i64(optarg, &secs) != 0 || secs < 1 || secs > 600) {
+                cli_error(cmd, "--window takes 1 to 600 seconds, not '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            cfg.window_s = (int)secs;
+            break;
+        case OPT_RESTART:
+            if (optarg[0] == '\0') {
+                cli_error(cmd, "--restart-cmd needs a command");
+                return CLI_EXIT_USAGE;
+            }
+            cfg.restart_cmd = optarg;
             break;
         }
     }

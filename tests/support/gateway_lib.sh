@@ -13,7 +13,7 @@ work=$(mktemp -d)
 data=$work/data
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for p in "${pids[@]}" $(cat "$work"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$work"
 }
@@ -25,7 +25,9 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # start_gateway NAME ARGS...: starts authwired on a free port (on AW_LISTEN when set, e.g.
 # the port of a gateway killed before), access log $work/NAME.log, stderr appended to
-# $work/NAME.err; sets $port and $pid_NAME.
+# $work/NAME.err; sets $port and $pid_NAME. $work/NAME.restart is a script that kills it
+# with -9 and starts it again with the same arguments on the same port (for `authwire attack
+# --restart-cmd`; the pid of the latest is in $work/NAME.pid, killed at exit).
 start_gateway() {
     local name=$1; shift
     rm -f "$work/$name.port"
@@ -44,6 +46,27 @@ start_gateway() {
     fi
     port=$(cat "$work/$name.port")
     printf -v "pid_$name" '%s' "$p"
+    echo "$p" >"$work/$name.pid"
+    local cmd
+    printf -v cmd ' %q' "$awd" --data "$data" --listen "127.0.0.1:$port" --port-file \
+        "$work/$name.port" --access-log "$work/$name.log" --workers 2 "$@"
+    {
+        echo '#!/usr/bin/env bash'
+        printf 'pid=$(cat %q)\n' "$work/$name.pid"
+        echo 'kill -9 "$pid" 2>/dev/null'
+        echo '# Until it is gone, or a zombie of the test shell (which reaps it later).'
+        echo 'while [[ $(awk '"'"'/^State:/ {print $2}'"'"' /proc/$pid/status 2>/dev/null) == [RSDT] ]]; do sleep 0.05; done'
+        printf 'rm -f %q\n' "$work/$name.port"
+        printf '%s 2>>%q &\n' "$cmd" "$work/$name.err"
+        printf 'echo $! >%q\n' "$work/$name.pid"
+        echo 'for _ in $(seq 600); do'
+        printf '    [[ -s %q ]] && exit 0\n' "$work/$name.port"
+        echo '    kill -0 $! 2>/dev/null || exit 1'
+        echo '    sleep 0.05'
+        echo 'done'
+        echo 'exit 1'
+    } >"$work/$name.restart"
+    chmod +x "$work/$name.restart"
 }
 
 # free_port: a port nothing answers on, for the test's own relays. Below Linux's ephemeral
@@ -131,7 +154,7 @@ pending() {
 # gateway_cleanup: an EXIT trap (trap gateway_cleanup EXIT): kills every process in pids
 # and removes $work.
 gateway_cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for p in "${pids[@]}" $(cat "$work"/*.pid 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$work"
 }
