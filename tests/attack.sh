@@ -28,10 +28,14 @@ catalogue=$((catalogue - 1)) # the header line
 "$aw" init --data "$data" >/dev/null || { echo "FATAL: init failed"; exit 1; }
 # A 15 s replay window (skew + max-age) keeps replay-after-window's wait short.
 window=(--skew 5 --max-age 10 --challenge-ttl 15)
-start_gateway plain --demo-api --plain --header-timeout-ms 1000 "${window[@]}"
-plain_port=$port
-start_gateway tls --demo-api --channel-binding require --header-timeout-ms 1000 "${window[@]}"
-tls_port=$port
+# Each serves only its own name (--authority), as a deployment should: credential-relay needs
+# that on plain HTTP. The port is picked first so that the name can say it.
+plain_port=$(free_port)
+AW_LISTEN=127.0.0.1:$plain_port start_gateway plain --demo-api --plain --header-timeout-ms 1000 \
+    "${window[@]}" --authority "127.0.0.1:$plain_port"
+tls_port=$(free_port)
+AW_LISTEN=127.0.0.1:$tls_port start_gateway tls --demo-api --channel-binding require \
+    --header-timeout-ms 1000 "${window[@]}" --authority "127.0.0.1:$tls_port"
 add_user() { # add_user NAME URL ARGS...
     local name=$1 url=$2; shift 2
     "$aw" user add "$name" --data "$data" --out "$work/$name.json" --url "$url" "$@" >/dev/null ||
@@ -106,6 +110,8 @@ jq -e '.[] | select(.id == "replay-after-window") | .detail | test("replayed (1[
 [[ $(row tilda replay-after-restart) == "blocked channel_binding" ]] && ok || bad "tilda replay-after-restart: $(row tilda replay-after-restart)"
 # Each of those restarts was real: the gateway's pid changed (kill -9, started again).
 [[ $(cat "$work/plain.pid") != "$pid_plain" && $(cat "$work/tls.pid") != "$pid_tls" ]] && ok || bad "the gateways were not restarted"
+[[ $(row tess credential-relay) == "blocked forbidden" ]] && ok || bad "tess credential-relay: $(row tess credential-relay)"
+[[ $(row tilda credential-relay) == "blocked channel_binding" ]] && ok || bad "tilda credential-relay: $(row tilda credential-relay)"
 [[ $(row sean seq-reorder) == "blocked seq_replay" ]] && ok || bad "sean seq-reorder: $(row sean seq-reorder)"
 jq -e '.[] | select(.id == "seq-reorder") | .detail | test("then n: 200 \\(the window accepts reordering")' \
     "$work/sean.report.json" >/dev/null && ok || bad "seq-reorder says the late n was accepted"
@@ -140,6 +146,13 @@ for id in replay-now replay-new-connection; do
     [[ $(jq -r '.[0].outcome' "$work/weak.json") == succeeded ]] && ok || bad "$id against authwired-weak: $(cat "$work/weak.out")"
     grep -q "^$id .*SUCCEEDED" "$work/weak.out" && ok || bad "$id: the text report says SUCCEEDED"
 done
+# It was started without --authority: it serves any Host, and the credential relay (the
+# user signed for the attacker's address) goes through; the harness must say so.
+rc=0
+"$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(cat "$weak_port_file")" \
+    --only credential-relay --json "$work/weak.json" >"$work/weak.out" 2>&1 || rc=$?
+[[ $rc -eq 1 && $(jq -r '.[0].outcome' "$work/weak.json") == succeeded ]] && ok || bad "credential-relay without --authority: exit $rc: $(cat "$work/weak.out")"
+jq -e '.[0].detail | test("--authority")' "$work/weak.json" >/dev/null && ok || bad "credential-relay names the fix"
 # The same gateway still refuses what the weakening does not touch.
 rc=0
 "$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(cat "$weak_port_file")" \

@@ -166,7 +166,8 @@ typedef enum aw_attack_tls {
 /* hook_arg: from aw_attack_alloc, or static. */
 aw_result aw_attack_mitm(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
                          aw_proxy_hook_fn hook, void *hook_arg) AW_MUST_CHECK;
-aw_proxy *aw_attack_proxy(aw_attack_ctx *ctx); /* the running one, or NULL */
+aw_proxy *aw_attack_proxy(aw_attack_ctx *ctx);      /* the running one, or NULL */
+int aw_attack_proxy_port(const aw_attack_ctx *ctx); /* its port on 127.0.0.1 (0: none) */
 
 /* The common man in the middle: HTTP mode, TLS intercepted over https, request edits applied
  * to signed requests and response edits to the answers of signed requests. */
@@ -195,9 +196,12 @@ typedef struct aw_attack_call {
     const char *path;         /* "/api/balance" */
     const char *content_type; /* NULL: none */
     const char *body;         /* NULL: none */
-    aw_result result;         /* aw_client_send's: AW_OK when an answer came back */
-    char why[256];            /* why not */
-    aw_client_response resp;  /* the client's verdict on the answer */
+    /* The user was sent to the attacker's own address (a look-alike of the API): the URL
+     * names the man in the middle, not the gateway. */
+    bool to_attacker;
+    aw_result result;        /* aw_client_send's: AW_OK when an answer came back */
+    char why[256];           /* why not */
+    aw_client_response resp; /* the client's verdict on the answer */
 } aw_attack_call;
 
 aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call);

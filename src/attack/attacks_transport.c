@@ -79,6 +79,35 @@ static aw_result tls_intercept(aw_attack_ctx *ctx, aw_attack_result *out)
     return AW_OK;
 }
 
+/* The credential relay of the MITM article: the user was sent to the attacker's look-alike
+ * of the API (its own address and, over https, a certificate for its own name), signs for
+ * it, and the attacker relays the request unchanged to the real gateway on its own
+ * connection, to be served as the user. */
+static aw_result credential_relay(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, NULL, NULL);
+    AW_ENSURE(e != NULL, AW_E_IO);
+    aw_attack_mark(ctx);
+    aw_attack_call c;
+    aw_call_note(&c, "pay 10 to bob");
+    c.to_attacker = true;
+    (void)aw_attack_send(ctx, &c);
+    aw_attack_call_free(&c);
+    if (e->answered == 0) {
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the user's request never reached the gateway");
+        return AW_OK;
+    }
+    aw_attack_judge_gateway(ctx, e->status, e->error, out);
+    if (out->outcome == AW_ATTACK_SUCCEEDED) {
+        aw_attack_detail_append(out, " (the gateway serves any Host: --authority NAME makes it "
+                                     "refuse a request signed for another name)");
+    }
+    aw_attack_detail_prepend(out,
+                             "the user signed for the attacker's 127.0.0.1:%d, relayed unchanged: ",
+                             aw_attack_proxy_port(ctx));
+    return AW_OK;
+}
+
 static aw_result tls_untrusted_ca(aw_attack_ctx *ctx, aw_attack_result *out)
 {
     AW_GUARD(aw_attack_mitm(ctx, AW_PROXY_HTTP, AW_ATTACK_TLS_UNTRUSTED, NULL, NULL));
@@ -184,6 +213,10 @@ static const aw_attack transport[] = {
     {"tls-intercept",
      "terminate TLS with a certificate from a rogue CA the client trusts, relay unchanged",
      "TLS interception", "channel_binding", AW_ATTACK_NEEDS_TLS, tls_intercept},
+    {"credential-relay",
+     "send the user to the attacker's look-alike API and relay her signed POST to the gateway",
+     "credential relay (the user signs for the attacker's server)", "tls=channel_binding forbidden",
+     0, credential_relay},
     {"tls-untrusted-ca", "terminate TLS with a rogue CA's certificate the client does not trust",
      "TLS interception", "tls:certificate", AW_ATTACK_NEEDS_TLS, tls_untrusted_ca},
     {"oversized-body", "announce a 2 GiB body", "slow or oversized requests", "too_large", 0,

@@ -296,6 +296,11 @@ aw_proxy *aw_attack_proxy(aw_attack_ctx *ctx)
     return ctx->proxy;
 }
 
+int aw_attack_proxy_port(const aw_attack_ctx *ctx)
+{
+    return ctx->proxy != NULL ? ctx->proxy_port : 0;
+}
+
 void *aw_attack_alloc(aw_attack_ctx *ctx, size_t size)
 {
     row_block *b = calloc(1, sizeof(*b) + size);
@@ -346,12 +351,16 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
 {
     memset(&call->resp, 0, sizeof(call->resp));
     call->why[0] = '\0';
-    char url[2048];
-    if (ctx->proxy != NULL) {
+    /* The client addresses the gateway (its name is what it signs and what the certificate
+     * must carry); the network delivers to the man in the middle, or, when the user was
+     * sent to the attacker's own address (call->to_attacker), the URL names that. */
+    char url[2048], connect_to[32];
+    snprintf(url, sizeof(url), "%s%s", ctx->base_url, call->path);
+    if (ctx->proxy != NULL && call->to_attacker) {
         snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", ctx->gateway.tls ? "https" : "http",
                  ctx->proxy_port, call->path);
-    } else {
-        snprintf(url, sizeof(url), "%s%s", ctx->base_url, call->path);
+    } else if (ctx->proxy != NULL) {
+        snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", ctx->proxy_port);
     }
     char type[256];
     const char *fields[1] = {type};
@@ -363,6 +372,7 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
         .body = (const uint8_t *)call->body,
         .body_len = call->body != NULL ? strlen(call->body) : 0,
         .cacert = ctx->cfg->cacert,
+        .connect_to = ctx->proxy != NULL && !call->to_attacker ? connect_to : NULL,
     };
     if (call->content_type != NULL) {
         snprintf(type, sizeof(type), "Content-Type: %s", call->content_type);

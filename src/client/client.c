@@ -82,6 +82,7 @@ typedef struct attempt {
     uint8_t signature[256];
     size_t signature_len;
     struct curl_slist *cb_node, *input_node, *sig_node;
+    struct curl_slist *connect_to; /* rq->connect_to for curl; aw_client_send frees it */
     aw_result sign_result;
     growbuf head, body;
     char *why;
@@ -384,6 +385,9 @@ static CURL *curl_for(attempt *a, const char *url)
         struct curl_blob blob = {a->cred->ca_pem, strlen(a->cred->ca_pem), CURL_BLOB_COPY};
         curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
         curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    }
+    if (a->connect_to != NULL) {
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, a->connect_to);
     }
     if (rq->client_cert != NULL) {
         curl_easy_setopt(c, CURLOPT_SSLCERT, rq->client_cert);
@@ -694,6 +698,10 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
     if (r != AW_OK) {
         say(&a, "cannot load the keys: %s", aw_result_reason(r));
     }
+    if (r == AW_OK && rq->connect_to != NULL) {
+        a.connect_to = curl_slist_append(NULL, rq->connect_to);
+        r = a.connect_to != NULL ? AW_OK : AW_E_INTERNAL;
+    }
     /* A signed "your clock is off" corrects the clock offset (from the signed server time)
      * whatever the method. The request is sent again, once, only when it is safe to run
      * twice: a man in the middle can deliver a request, drop the answer and replay it late
@@ -727,6 +735,7 @@ aw_result aw_client_send(const aw_credentials *cred, const char *credentials_pat
         hand_over(&a, out);
     }
     attempt_free(&a);
+    curl_slist_free_all(a.connect_to);
     aw_hmac_key_free(a.key.hmac);
     aw_ed25519_free(a.key.ed25519);
     aw_ed25519_free(a.server_key);

@@ -29,6 +29,10 @@ typedef struct aw_client_request {
     const char *state_path; /* sequence counter and clock offset; NULL: CREDENTIALS.state */
     FILE *verbose;          /* -v: what is signed and received goes here; NULL: quiet */
     long timeout;           /* seconds for the whole exchange; 0: 60 */
+    /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT": connect there for the URL's HOST:PORT, which
+     * stays what is signed and checked in the certificate (curl's --connect-to; the attack
+     * harness's man in the middle on the path). NULL: where the URL says. */
+    const char *connect_to;
 } aw_client_request;
 
 typedef struct aw_client_response {
