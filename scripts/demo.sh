@@ -3,7 +3,10 @@
 # TLS on 127.0.0.1 serving the demo bank, alice and bob using it through `authwire request`
 # (balances, a transfer, notes, each freshness mode), then live tampering and replays that
 # must be refused while the balances stay put. Part 2 opens the hood: the signing core on
-# raw messages. Exits 0 only if each step behaved as expected.
+# raw messages. Part 3 ends it: the attack harness runs its whole catalogue against the
+# demo's own gateway (authwire attack) and prints the table, then the seed design's insider
+# attack next to authwire's (authwire attack --profile seed). Exits 0 only if each step
+# behaved as expected and every attack was blocked (or skipped for a reason).
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +18,7 @@ work=$(mktemp -d)
 gateway_pid=
 cleanup() {
     [[ -n "$gateway_pid" ]] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
+    [[ -s $work/gateway.pid ]] && kill -9 "$(cat "$work/gateway.pid")" 2>/dev/null || true # a restarted one
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,10 +64,26 @@ printf '%s# Part 1: the gateway and its users%s\n' "$bold" "$off"
 say "A data directory: database, master key, server keys, a local CA and certificate"
 "$aw" init --data data | sed 's/^/  /'
 say "authwired: TLS 1.3 on 127.0.0.1, the demo bank API, channel binding preferred"
-"$awd" --data data --listen 127.0.0.1:0 --port-file port --demo-api --access-log gateway.log 2>gateway.err &
+# A 1 s deadline for a request head (default 10 s) and a 15 s replay window (skew 5 s +
+# max-age 10 s; default 60 s): the attack catalogue of part 3 waits for both (slow-request,
+# replay-after-window), and no genuine client here takes that long.
+gateway_args=(--data data --port-file port --demo-api --access-log gateway.log
+    --header-timeout-ms 1000 --skew 5 --max-age 10 --challenge-ttl 15)
+"$awd" --listen 127.0.0.1:0 "${gateway_args[@]}" 2>gateway.err &
 gateway_pid=$!
 for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
 [[ -s port ]] || { cat gateway.err; echo "demo: authwired did not start"; exit 1; }
+echo "$gateway_pid" >gateway.pid
+# How part 3 restarts it (authwire attack --restart-cmd): kill -9, as a crash would, then
+# the same gateway on the same port.
+{
+    echo 'pid=$(cat gateway.pid); kill -9 "$pid"'
+    echo 'while [[ $(awk '"'"'/^State:/ {print $2}'"'"' /proc/$pid/status 2>/dev/null) == [RSDT] ]]; do sleep 0.05; done'
+    printf 'rm -f port; %q --listen 127.0.0.1:%s' "$awd" "$(cat port)"
+    printf ' %q' "${gateway_args[@]}"
+    echo ' 2>>gateway.err & echo $! >gateway.pid'
+    echo 'for _ in $(seq 200); do [[ -s port ]] && exit 0; sleep 0.05; done; exit 1'
+} >restart-gateway.sh
 url="https://127.0.0.1:$(cat port)"
 echo "  listening on $url"
 say "Invites: the admin makes a one-time token for alice (HMAC, timestamp) and bob (Ed25519, sequence)"
@@ -156,10 +176,6 @@ step fail "her old key is refused now that the new one is confirmed" -- --creden
 step fail "carol is refused on her very next request" -- --credentials carol.json /api/whoami
 "$aw" user list --data data | sed 's/^/  /'
 
-say "Stopping authwired (SIGTERM: requests in flight finish)"
-kill -TERM "$gateway_pid"; wait "$gateway_pid" && echo "  stopped cleanly"
-gateway_pid=
-
 printf '\n%s# Part 2: under the hood, the signing core on raw messages%s\n' "$bold" "$off"
 say "Keys: alice has a 256-bit HMAC key, bob an Ed25519 key pair"
 head -c 32 /dev/urandom | base64 > alice.key
@@ -214,9 +230,39 @@ expect fail "same response replayed as the answer to another request" -- "$aw" v
 sed 's/200 OK/403 Forbidden/' signed-response.http > forged-response.http
 expect fail "status forged" -- "$aw" verify -q forged-response.http --response --request signed.http --key alice.key --keyid alice
 
+printf '\n%s# Part 3: the attack catalogue against this gateway%s\n' "$bold" "$off"
+attack() { # attack DESCRIPTION -- authwire attack args...: prints the table, wants exit 0
+    local what=$1; shift 2
+    local rc=0 start
+    start=$(date +%s%N)
+    # The table on stdout; progress (a live counter on a terminal) and errors on stderr.
+    "$aw" attack "$@" >attack.out || rc=$?
+    sed 's/^/  /' attack.out
+    if [[ $rc -eq 0 ]]; then
+        printf '  %sok%s   %s (%s s)\n' "$green" "$off" "$what" \
+            "$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')"
+    else
+        printf '  %sFAIL%s %s (exit %d)\n' "$red" "$off" "$what" "$rc"
+        failures=$((failures + 1))
+    fi
+}
+say "Mallory sits between alice's own client and the gateway: a relay, an HTTP-aware proxy and a TLS interceptor with a rogue CA; bob is the victim of the insider rows"
+attack "every attack blocked by the defence the catalogue names, or skipped for a reason" -- \
+    --credentials alice.json --data data --slow-timeout 5 --window 15 \
+    --restart-cmd "bash restart-gateway.sh" --json attack-report.json
+say "The seed design (one shared key, each user's key = HMAC(shared key, a nonce sent in the clear)) against its own insider, and authwire against the same"
+attack "the seed design falls to an insider, authwire does not" -- --profile seed
+
+say "Stopping authwired (SIGTERM: requests in flight finish)"
+gateway_pid=$(cat gateway.pid) # replay-after-restart started a new one
+kill -TERM "$gateway_pid"
+for _ in $(seq 200); do kill -0 "$gateway_pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$gateway_pid" 2>/dev/null || echo "  stopped"
+gateway_pid=
+
 echo
 if ((failures > 0)); then
     echo "${red}demo: $failures step(s) did not behave as expected${off}"
     exit 1
 fi
-echo "${green}demo: every genuine message was accepted and every tampered one rejected${off}"
+echo "${green}demo: every genuine message was accepted and every tampered one rejected; the attack catalogue was blocked${off}"

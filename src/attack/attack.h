@@ -25,6 +25,7 @@
 #include "authwire/result.h"
 #include "client.h"
 #include "credentials.h"
+#include "json.h"
 #include "proxy.h"
 #include "wire.h"
 
@@ -123,6 +124,9 @@ void aw_attack_report_print(const aw_attack_report *r, FILE *out);
  * ("blocked", "succeeded", "skipped", "error"), as_expected, stopped_by, observed, detail
  * (for a skipped row: why), ms (how long it took). */
 aw_result aw_attack_report_json(const aw_attack_report *r, const char *path) AW_MUST_CHECK;
+/* The same rows appended to the JSON array open in jw (a report that joins other rows, as
+ * `--profile seed` does). */
+void aw_attack_report_json_rows(const aw_attack_report *r, aw_json_writer *jw);
 void aw_attack_report_free(aw_attack_report *r);
 
 /* The expected defence of a for a target (the first alternative whose condition holds);

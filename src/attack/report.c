@@ -59,6 +59,36 @@ void aw_attack_report_print(const aw_attack_report *r, FILE *out)
             r->n_rows, r->blocked, r->blocked - r->unexpected, r->succeeded, r->skipped, r->errors);
 }
 
+void aw_attack_report_json_rows(const aw_attack_report *r, aw_json_writer *jw)
+{
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const aw_attack_row *row = &r->rows[i];
+        const aw_attack_result *res = &row->result;
+        aw_json_begin_object(jw);
+        aw_json_key(jw, "id");
+        aw_json_string(jw, row->attack->id);
+        aw_json_key(jw, "description");
+        aw_json_string(jw, row->attack->description);
+        aw_json_key(jw, "threat");
+        aw_json_string(jw, row->attack->threat);
+        aw_json_key(jw, "expected");
+        aw_json_string(jw, row->expected);
+        aw_json_key(jw, "outcome");
+        aw_json_string(jw, outcome_name(row));
+        aw_json_key(jw, "as_expected");
+        aw_json_bool(jw, row->as_expected);
+        aw_json_key(jw, "stopped_by");
+        aw_json_string(jw, row->skipped ? "" : res->stopped_by);
+        aw_json_key(jw, "observed");
+        aw_json_string(jw, row->skipped ? "" : res->observed);
+        aw_json_key(jw, "detail");
+        aw_json_string(jw, res->detail);
+        aw_json_key(jw, "ms");
+        aw_json_int(jw, (int64_t)(row->seconds * 1000.0));
+        aw_json_end_object(jw);
+    }
+}
+
 aw_result aw_attack_report_json(const aw_attack_report *r, const char *path)
 {
     size_t cap = 4096 + r->n_rows * 4096;
@@ -69,32 +99,7 @@ aw_result aw_attack_report_json(const aw_attack_report *r, const char *path)
     aw_json_writer jw;
     aw_json_writer_init(&jw, &w, true);
     aw_json_begin_array(&jw);
-    for (size_t i = 0; i < r->n_rows; i++) {
-        const aw_attack_row *row = &r->rows[i];
-        const aw_attack_result *res = &row->result;
-        aw_json_begin_object(&jw);
-        aw_json_key(&jw, "id");
-        aw_json_string(&jw, row->attack->id);
-        aw_json_key(&jw, "description");
-        aw_json_string(&jw, row->attack->description);
-        aw_json_key(&jw, "threat");
-        aw_json_string(&jw, row->attack->threat);
-        aw_json_key(&jw, "expected");
-        aw_json_string(&jw, row->expected);
-        aw_json_key(&jw, "outcome");
-        aw_json_string(&jw, outcome_name(row));
-        aw_json_key(&jw, "as_expected");
-        aw_json_bool(&jw, row->as_expected);
-        aw_json_key(&jw, "stopped_by");
-        aw_json_string(&jw, row->skipped ? "" : res->stopped_by);
-        aw_json_key(&jw, "observed");
-        aw_json_string(&jw, row->skipped ? "" : res->observed);
-        aw_json_key(&jw, "detail");
-        aw_json_string(&jw, res->detail);
-        aw_json_key(&jw, "ms");
-        aw_json_int(&jw, (int64_t)(row->seconds * 1000.0));
-        aw_json_end_object(&jw);
-    }
+    aw_attack_report_json_rows(r, &jw);
     aw_json_end_array(&jw);
     aw_writer_cstr(&w, "\n");
     aw_result res = aw_json_writer_result(&jw);

@@ -792,7 +792,8 @@ typedef struct seed_row {
     const char *detail;
 } seed_row;
 
-#define SEED_THREAT "insider: an enrolled user trying to act as another user"
+/* The threat-model line, as the catalogue quotes it (docs/THREAT_MODEL.md). */
+#define SEED_THREAT "insider acting as another user"
 
 static void rows_of(const aw_seed_report *r, seed_row rows[2])
 {
@@ -820,7 +821,7 @@ void aw_seed_print(const aw_seed_report *r, FILE *out)
     for (size_t i = 0; i < 2; i++) {
         const seed_row *row = &rows[i];
         bool as_expected = row->succeeded == row->expect_success;
-        fprintf(out, "  %-26s %-9s %s%s\n", row->id, row->succeeded ? "SUCCEEDED" : "blocked",
+        fprintf(out, "  %-26s %-9s %s%s\n", row->id, row->succeeded ? "SUCCEEDED" : "BLOCKED",
                 row->succeeded ? "" : "by ",
                 row->succeeded ? "nothing stopped it" : row->stopped_by);
         fprintf(out, "      expected: %s%s\n", row->expect_success ? "succeeded" : "blocked",
@@ -846,8 +847,10 @@ void aw_seed_json_rows(const aw_seed_report *r, aw_json_writer *jw)
         aw_json_string(jw, row->expect_success ? "succeeded" : "blocked");
         aw_json_key(jw, "outcome");
         aw_json_string(jw, row->succeeded ? "succeeded" : "blocked");
+        aw_json_key(jw, "as_expected");
+        aw_json_bool(jw, row->succeeded == row->expect_success);
         aw_json_key(jw, "stopped_by");
-        aw_json_string(jw, row->succeeded ? NULL : row->stopped_by);
+        aw_json_string(jw, row->succeeded ? "" : row->stopped_by);
         aw_json_key(jw, "detail");
         aw_json_string(jw, row->detail);
         aw_json_end_object(jw);

@@ -200,8 +200,9 @@ bool aw_seed_as_expected(const aw_seed_report *r);
 void aw_seed_print(const aw_seed_report *r, FILE *out);
 
 /* The two rows as JSON objects appended to the array open in jw, in the shape of the attack
- * catalogue's rows: id, description, threat, expected and outcome ("succeeded" or
- * "blocked"), stopped_by (null when nothing stopped it), detail. */
+ * catalogue's rows (aw_attack_report_json): id, description, threat, expected and outcome
+ * ("succeeded" or "blocked"), as_expected, stopped_by ("" when nothing stopped it, as in
+ * the catalogue), detail. */
 void aw_seed_json_rows(const aw_seed_report *r, aw_json_writer *jw);
 
 /* A whole JSON document (an array of the two rows) to out. AW_E_IO on a write error. */

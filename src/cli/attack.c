@@ -1,6 +1,7 @@
 /* authwire attack: the attack harness (src/attack) against a running gateway: a man in the
  * middle runs the catalogue through the user's own client and reports, per attack, what was
- * tried, what stopped it (or that it SUCCEEDED) and what an observer learned. */
+ * tried, what stopped it (or that it SUCCEEDED) and what an observer learned. --profile seed
+ * runs the seed design's insider attack in process instead (src/attack/seed.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,13 @@
 #include "attack.h"
 #include "cli.h"
 #include "credentials.h"
+#include "files.h"
+#include "seed.h"
 #include "store.h"
 
 static const char attack_help[] =
     "usage: authwire attack --credentials FILE [options]\n"
+    "       authwire attack --profile seed [--json FILE] [--credentials FILE --data DIR]\n"
     "       authwire attack --list\n"
     "\n"
     "Runs the attack catalogue against a running gateway: a man in the middle on 127.0.0.1\n"
@@ -22,6 +26,13 @@ static const char attack_help[] =
     "a timestamp user, ...) are listed as skipped, with why. The gateway's /metrics (served\n"
     "to loopback) names the exact check behind each refusal; elsewhere a row shows what the\n"
     "gateway told the sender.\n"
+    "\n"
+    "--profile seed runs, in process and without a gateway, the design authwire started from\n"
+    "(one shared key every user knows, each user's key = HMAC(shared key, a nonce sent in the\n"
+    "clear)): an insider derives another user's key from her registration and forges her\n"
+    "requests (SUCCEEDED), then the same insider against authwire's enrollment and verifier\n"
+    "(BLOCKED, by which check). With --credentials (and --data or --victim), the catalogue's\n"
+    "insider rows (impersonate-user, tamper-keyid) also run against the live gateway.\n"
     "\n"
     "  --credentials FILE   the user the attacker sits behind (from user add or enroll);\n"
     "                       its state file (FILE.state) is used as the client uses it\n"
@@ -39,10 +50,13 @@ static const char attack_help[] =
     "  --restart-cmd CMD    a shell command that restarts the gateway on the same address\n"
     "                       and returns once it started (e.g. systemctl restart authwired);\n"
     "                       without it replay-after-restart is skipped\n"
+    "  --profile NAME       authwire (default): the catalogue; seed: the seed design's insider\n"
+    "                       attack next to authwire's (see above)\n"
     "  -h, --help           this help\n"
     "\n"
-    "exit status: 0 every attack was blocked or skipped; 1 an attack succeeded, or one could\n"
-    "not be made; 2 usage.\n";
+    "exit status: 0 every attack was blocked or skipped (--profile seed: the seed design fell\n"
+    "and authwire held); 1 an attack succeeded, or one could not be made (--profile seed:\n"
+    "either system did otherwise); 2 usage.\n";
 
 enum {
     OPT_CREDENTIALS = CLI_OPT_FIRST,
@@ -56,6 +70,7 @@ enum {
     OPT_SLOW,
     OPT_WINDOW,
     OPT_RESTART,
+    OPT_PROFILE,
 };
 
 static const struct option attack_options[] = {
@@ -70,6 +85,7 @@ static const struct option attack_options[] = {
     {"slow-timeout", required_argument, NULL, OPT_SLOW},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"restart-cmd", required_argument, NULL, OPT_RESTART},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -142,17 +158,111 @@ static int find_victim(const char *cmd, const char *data, const char *credential
     return 0;
 }
 
+/* ---- --profile seed -------------------------------------------------------------------- */
+
+/* The catalogue's rows that are the seed attack's insider against a live gateway. */
+static const char *const insider_ids[] = {"impersonate-user", "tamper-keyid"};
+#define N_INSIDER_IDS (sizeof(insider_ids) / sizeof(insider_ids[0]))
+
+/* The seed rows, then the live rows (when live is not NULL), as one JSON array in path. */
+static aw_result write_seed_json(const char *path, const aw_seed_report *seed,
+                                 const aw_attack_report *live)
+{
+    size_t cap = 8192 + (live != NULL ? live->n_rows * 4096 : 0);
+    uint8_t *buf = malloc(cap);
+    AW_ENSURE(buf != NULL, AW_E_INTERNAL);
+    aw_writer w;
+    aw_json_writer jw;
+    aw_writer_init(&w, buf, cap);
+    aw_json_writer_init(&jw, &w, true);
+    aw_json_begin_array(&jw);
+    aw_seed_json_rows(seed, &jw);
+    if (live != NULL) {
+        aw_attack_report_json_rows(live, &jw);
+    }
+    aw_json_end_array(&jw);
+    aw_writer_cstr(&w, "\n");
+    aw_result r = aw_json_writer_result(&jw);
+    if (r == AW_OK) {
+        r = aw_writer_result(&w);
+    }
+    if (r == AW_OK) {
+        r = aw_file_write_atomic(path, buf, w.len, 0644, 0);
+    }
+    free(buf);
+    return r;
+}
+
+/* The seed design's insider attack next to authwire's (in process), then, with credentials,
+ * the catalogue's insider rows against the live gateway. */
+static int run_seed_profile(const char *cmd, const aw_attack_config *cfg, const char *json)
+{
+    aw_seed_report seed;
+    aw_result r = aw_seed_insider_attack(&seed);
+    if (r != AW_OK) {
+        cli_error(cmd, "the seed profile could not run: %s", aw_result_reason(r));
+        return CLI_EXIT_FAIL;
+    }
+    aw_seed_print(&seed, stdout);
+    int rc = aw_seed_as_expected(&seed) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    if (rc != CLI_EXIT_OK) {
+        cli_error(cmd, "the seed profile did not go as the threat model predicts");
+    }
+
+    aw_attack insiders[N_INSIDER_IDS];
+    aw_attack_report live = {0};
+    bool have_live = false;
+    if (cfg->credentials != NULL) {
+        size_t n_cat, n = 0;
+        const aw_attack *cat = aw_attack_catalogue(&n_cat);
+        for (size_t i = 0; i < n_cat; i++) {
+            for (size_t j = 0; j < N_INSIDER_IDS; j++) {
+                if (strcmp(cat[i].id, insider_ids[j]) == 0) {
+                    insiders[n++] = cat[i];
+                }
+            }
+        }
+        aw_attack_config c = *cfg;
+        c.catalogue = insiders;
+        c.catalogue_len = n;
+        char why[512] = "";
+        printf("\nthe same insider against the live gateway (the catalogue's insider rows):\n");
+        fflush(stdout);
+        r = n == N_INSIDER_IDS ? aw_attack_run(&c, &live, why, sizeof(why)) : AW_E_INTERNAL;
+        if (r != AW_OK) {
+            cli_error(cmd, "%s", why[0] != '\0' ? why : aw_result_reason(r));
+            rc = r == AW_E_INVALID_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        } else {
+            have_live = true;
+            aw_attack_report_print(&live, stdout);
+            if (live.succeeded + live.errors > 0) {
+                rc = CLI_EXIT_FAIL;
+            }
+            if (live.succeeded > 0) {
+                cli_error(cmd, "%zu attack(s) SUCCEEDED against %s", live.succeeded, live.target);
+            }
+        }
+    }
+    fflush(stdout);
+    if (json != NULL && (r = write_seed_json(json, &seed, have_live ? &live : NULL)) != AW_OK) {
+        cli_error(cmd, "cannot write %s: %s", json, aw_result_reason(r));
+        rc = rc == CLI_EXIT_OK ? CLI_EXIT_FAIL : rc;
+    }
+    aw_attack_report_free(&live);
+    return rc;
+}
+
 int cli_attack(int argc, char **argv)
 {
     const char *cmd = "attack", *json = NULL;
     aw_attack_config cfg = {.progress = stderr};
-    bool list = false;
+    bool list = false, seed = false;
     int c, rc;
     optind = 1;
     unsigned takes = CLI_TAKES(OPT_CREDENTIALS) | CLI_TAKES(OPT_TARGET) | CLI_TAKES(OPT_CACERT) |
                      CLI_TAKES(OPT_ONLY) | CLI_TAKES(OPT_JSON) | CLI_TAKES(OPT_LIST) |
                      CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_VICTIM) | CLI_TAKES(OPT_SLOW) |
-                     CLI_TAKES(OPT_WINDOW) | CLI_TAKES(OPT_RESTART);
+                     CLI_TAKES(OPT_WINDOW) | CLI_TAKES(OPT_RESTART) | CLI_TAKES(OPT_PROFILE);
     while ((c = cli_next_option(argc, argv, cmd, attack_help, attack_options, takes, &rc)) > 0) {
         int64_t secs = 0;
         switch (c) {
@@ -201,6 +311,13 @@ int cli_attack(int argc, char **argv)
             }
             cfg.restart_cmd = optarg;
             break;
+        case OPT_PROFILE:
+            if (strcmp(optarg, "seed") != 0 && strcmp(optarg, "authwire") != 0) {
+                cli_error(cmd, "unknown profile '%s': --profile takes authwire or seed", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            seed = strcmp(optarg, "seed") == 0;
+            break;
         }
     }
     if (c < 0) {
@@ -213,6 +330,18 @@ int cli_attack(int argc, char **argv)
     if (list) {
         list_catalogue();
         return CLI_EXIT_OK;
+    }
+    if (seed && cfg.only != NULL) {
+        cli_error(cmd, "--only runs one attack of the catalogue, not of --profile seed");
+        return CLI_EXIT_USAGE;
+    }
+    if (seed && cfg.credentials == NULL &&
+        (cfg.target != NULL || cfg.data_dir != NULL || cfg.victim != NULL || cfg.cacert != NULL)) {
+        cli_error(cmd, "--profile seed runs against a live gateway only with --credentials FILE");
+        return CLI_EXIT_USAGE;
+    }
+    if (seed && cfg.credentials == NULL) {
+        return run_seed_profile(cmd, &cfg, json);
     }
     if (cfg.credentials == NULL) {
         cli_error(cmd, "--credentials FILE is required (see --help)");
@@ -227,6 +356,9 @@ int cli_attack(int argc, char **argv)
     }
     if (cfg.victim != NULL && cli_check_user_name(cmd, cfg.victim) != 0) {
         return CLI_EXIT_USAGE;
+    }
+    if (seed) {
+        return run_seed_profile(cmd, &cfg, json);
     }
     aw_attack_report report;
     char why[512] = "";
