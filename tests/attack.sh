@@ -36,6 +36,9 @@ AW_LISTEN=127.0.0.1:$plain_port start_gateway plain --demo-api --plain --header-
 tls_port=$(free_port)
 AW_LISTEN=127.0.0.1:$tls_port start_gateway tls --demo-api --channel-binding require \
     --header-timeout-ms 1000 "${window[@]}" --authority "127.0.0.1:$tls_port"
+mtls_port=$(free_port)
+AW_LISTEN=127.0.0.1:$mtls_port start_gateway mtls --demo-api --channel-binding require \
+    --client-ca "$data/ca.pem" --header-timeout-ms 1000 "${window[@]}" --authority "127.0.0.1:$mtls_port"
 add_user() { # add_user NAME URL ARGS...
     local name=$1 url=$2; shift 2
     "$aw" user add "$name" --data "$data" --out "$work/$name.json" --url "$url" "$@" >/dev/null ||
@@ -47,18 +50,25 @@ add_user sean "http://127.0.0.1:$plain_port" --mode sequence
 add_user chloe "http://127.0.0.1:$plain_port" --mode challenge
 add_user edna "http://127.0.0.1:$plain_port" --alg ed25519
 add_user tilda "https://127.0.0.1:$tls_port"
+add_user mina "https://127.0.0.1:$mtls_port"
+add_user molly "https://127.0.0.1:$mtls_port"
+for u in mina molly; do
+    "$aw" user cert "$u" --data "$data" --out-cert "$work/$u.crt" --out-key "$work/$u.key" >/dev/null ||
+        { echo "FATAL: user cert $u failed"; exit 1; }
+done
 rc=0; "$aw" attack --credentials "$work/tess.json" --only no-such-attack >"$work/out" 2>&1 || rc=$?
 [[ $rc -eq 2 ]] && ok || bad "--only with an unknown id: exit $rc, want 2"
 rc=0; "$aw" attack --credentials "$work/tess.json" --target "http://127.0.0.1:$(free_port)" >"$work/out" 2>&1 || rc=$?
 [[ $rc -eq 1 ]] && grep -q "cannot connect" "$work/out" && ok || bad "an unreachable target: exit $rc: $(cat "$work/out")"
 
-# run_catalogue USER MODE TRANSPORT: the whole catalogue as USER, the report checked; the
-# gateway (plain or tls) is restarted with kill -9 by replay-after-restart.
+# run_catalogue USER MODE TRANSPORT [ARGS...]: the whole catalogue as USER, the report
+# checked; the gateway (plain, tls or mtls) is restarted with kill -9 by replay-after-restart.
 run_catalogue() {
     local user=$1 mode=$2 transport=$3 report="$work/$1.report.json"
+    shift 3
     local rc=0
     "$aw" attack --credentials "$work/$user.json" --data "$data" --slow-timeout 10 --window 15 \
-        --restart-cmd "$work/$transport.restart" \
+        --restart-cmd "$work/$transport.restart" "$@" \
         --json "$report" >"$work/$user.out" 2>"$work/$user.err" || rc=$?
     if [[ $rc -ne 0 ]]; then
         bad "$user ($mode, $transport): attack exit $rc"; cat "$work/$user.out" "$work/$user.err" >&2
@@ -77,6 +87,7 @@ run_catalogue() {
     # A row is skipped only for a reason this target explains: no TLS, or another mode.
     local explained="is in $mode mode"
     [[ $transport == plain ]] && explained="$explained|the target is plain HTTP"
+    [[ $transport == mtls ]] || explained="$explained|needs an mTLS target"
     wrong=$(jq -r --arg re "$explained" '.[] | select(.outcome == "skipped" and (.detail | test($re) | not)) | "\(.id): \(.detail)"' "$report")
     [[ -z $wrong ]] && ok || bad "$user ($mode, $transport): skipped without a reason the target explains: $wrong"
     local ran
@@ -94,6 +105,8 @@ run_catalogue sean sequence plain
 run_catalogue chloe challenge plain
 run_catalogue edna timestamp plain
 run_catalogue tilda timestamp tls
+run_catalogue mina timestamp mtls --cert "$work/mina.crt" --key "$work/mina.key" \
+    --attacker-cert "$work/molly.crt" --attacker-key "$work/molly.key"
 
 # What each mode must show.
 row() { jq -r --arg id "$2" '.[] | select(.id == $id) | "\(.outcome) \(.stopped_by)"' "$work/$1.report.json"; }
@@ -112,6 +125,15 @@ jq -e '.[] | select(.id == "replay-after-window") | .detail | test("replayed (1[
 [[ $(cat "$work/plain.pid") != "$pid_plain" && $(cat "$work/tls.pid") != "$pid_tls" ]] && ok || bad "the gateways were not restarted"
 [[ $(row tess credential-relay) == "blocked forbidden" ]] && ok || bad "tess credential-relay: $(row tess credential-relay)"
 [[ $(row tilda credential-relay) == "blocked channel_binding" ]] && ok || bad "tilda credential-relay: $(row tilda credential-relay)"
+[[ $(row mina mtls-no-client-cert) == "blocked tls:client_certificate" ]] && ok || bad "mina mtls-no-client-cert: $(row mina mtls-no-client-cert)"
+[[ $(row mina mtls-relay-other-cert) == "blocked forbidden" ]] && ok || bad "mina mtls-relay-other-cert: $(row mina mtls-relay-other-cert)"
+[[ $(row mina tls-intercept) == "blocked channel_binding" ]] && ok || bad "mina tls-intercept: $(row mina tls-intercept)"
+[[ $(row mina replay-new-connection) == "blocked channel_binding" ]] && ok || bad "mina replay-new-connection: $(row mina replay-new-connection)"
+[[ $(row tilda mtls-no-client-cert) == "skipped " ]] && ok || bad "tilda mtls-no-client-cert without mTLS: $(row tilda mtls-no-client-cert)"
+rc=0; "$aw" attack --credentials "$work/mina.json" --attacker-cert "$work/molly.crt" >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--cert" "$work/out" && ok || bad "--attacker-cert without --cert: exit $rc"
+rc=0; "$aw" attack --credentials "$work/tess.json" --cert "$work/mina.crt" --key "$work/mina.key" --only replay-now >"$work/out" 2>&1 || rc=$?
+[[ $rc -ne 0 ]] && grep -q "https" "$work/out" && ok || bad "--cert on a plain target: exit $rc: $(cat "$work/out")"
 [[ $(row sean seq-reorder) == "blocked seq_replay" ]] && ok || bad "sean seq-reorder: $(row sean seq-reorder)"
 jq -e '.[] | select(.id == "seq-reorder") | .detail | test("then n: 200 \\(the window accepts reordering")' \
     "$work/sean.report.json" >/dev/null && ok || bad "seq-reorder says the late n was accepted"
@@ -159,7 +181,7 @@ rc=0
     --only tamper-body >"$work/weak.out" 2>&1 || rc=$?
 [[ $rc -eq 0 ]] && ok || bad "tamper-body against authwired-weak: exit $rc"
 
-for g in plain tls; do
+for g in plain tls mtls; do
     grep -q 'ERROR: AddressSanitizer\|runtime error:' "$work/$g.err" && bad "$g gateway: sanitizer report" || ok
 done
 kill -0 "$(cat "$work/plain.pid")" 2>/dev/null && kill -0 "$(cat "$work/tls.pid")" 2>/dev/null && ok || bad "a gateway died"

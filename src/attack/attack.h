@@ -52,12 +52,14 @@ typedef aw_result (*aw_attack_run_fn)(aw_attack_ctx *ctx, aw_attack_result *out)
 
 /* What an attack needs; a row whose needs the target does not meet is reported as skipped
  * with the reason, never dropped. */
-#define AW_ATTACK_NEEDS_TLS       (1u << 0) /* an https target */
-#define AW_ATTACK_NEEDS_TIMESTAMP (1u << 1) /* the user is in timestamp mode */
-#define AW_ATTACK_NEEDS_SEQUENCE  (1u << 2) /* ... in sequence mode */
-#define AW_ATTACK_NEEDS_CHALLENGE (1u << 3) /* ... in challenge mode */
-#define AW_ATTACK_NEEDS_RESTART   (1u << 4) /* --restart-cmd: how to restart the gateway */
-#define AW_ATTACK_NEEDS_VICTIM    (1u << 5) /* another user's name (--victim, or --data) */
+#define AW_ATTACK_NEEDS_TLS           (1u << 0) /* an https target */
+#define AW_ATTACK_NEEDS_TIMESTAMP     (1u << 1) /* the user is in timestamp mode */
+#define AW_ATTACK_NEEDS_SEQUENCE      (1u << 2) /* ... in sequence mode */
+#define AW_ATTACK_NEEDS_CHALLENGE     (1u << 3) /* ... in challenge mode */
+#define AW_ATTACK_NEEDS_RESTART       (1u << 4) /* --restart-cmd: how to restart the gateway */
+#define AW_ATTACK_NEEDS_VICTIM        (1u << 5) /* another user's name (--victim, or --data) */
+#define AW_ATTACK_NEEDS_MTLS          (1u << 7) /* an mTLS target (--cert: the user's certificate) */
+#define AW_ATTACK_NEEDS_ATTACKER_CERT (1u << 8) /* a certificate of the attacker's own */
 
 typedef struct aw_attack {
     const char *id;          /* "tamper-body": stable, kebab-case */
@@ -92,6 +94,13 @@ typedef struct aw_attack_config {
      * the same address) and returns once it was started; NULL: the restart rows are
      * skipped. It runs with /bin/sh -c; its stdout is dropped. */
     const char *restart_cmd;
+    /* mTLS targets: the user's client certificate and key (PEM files), which the client
+     * presents; the man in the middle presents it too (the attacker holds the user's TLS
+     * key, not her signing key). NULL: none. */
+    const char *client_cert, *client_key;
+    /* A client certificate of the attacker's own (another user's), for the mTLS relay row;
+     * NULL: that row is skipped. */
+    const char *attacker_cert, *attacker_key;
     FILE *progress; /* progress lines (stderr), or NULL */
 } aw_attack_config;
 
@@ -170,6 +179,20 @@ typedef enum aw_attack_tls {
 /* hook_arg: from aw_attack_alloc, or static. */
 aw_result aw_attack_mitm(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
                          aw_proxy_hook_fn hook, void *hook_arg) AW_MUST_CHECK;
+
+/* The client certificate the attacker's connections to the gateway present (mTLS targets;
+ * elsewhere all three are the same). */
+typedef enum aw_attack_identity {
+    AW_ATTACK_AS_USER,      /* the user's (the default) */
+    AW_ATTACK_AS_ANONYMOUS, /* none */
+    AW_ATTACK_AS_ATTACKER,  /* the attacker's own (--attacker-cert) */
+} aw_attack_identity;
+
+bool aw_attack_mtls(const aw_attack_ctx *ctx); /* the user has a client certificate */
+/* aw_attack_mitm with the man in the middle's connections to the gateway as identity. */
+aw_result aw_attack_mitm_as(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
+                            aw_attack_identity identity, aw_proxy_hook_fn hook,
+                            void *hook_arg) AW_MUST_CHECK;
 aw_proxy *aw_attack_proxy(aw_attack_ctx *ctx);      /* the running one, or NULL */
 int aw_attack_proxy_port(const aw_attack_ctx *ctx); /* its port on 127.0.0.1 (0: none) */
 
@@ -191,6 +214,10 @@ typedef struct aw_attack_edit {
 /* Starts it; the edit state belongs to the row (NULL when the proxy does not start). */
 aw_attack_edit *aw_attack_mitm_edit(aw_attack_ctx *ctx, aw_attack_edit_fn request,
                                     aw_attack_edit_fn response, void *arg);
+/* The same with the man in the middle's connections to the gateway as identity. */
+aw_attack_edit *aw_attack_mitm_edit_as(aw_attack_ctx *ctx, aw_attack_identity identity,
+                                       aw_attack_edit_fn request, aw_attack_edit_fn response,
+                                       void *arg);
 
 /* One request of the user, by the real client (aw_client_send): through the man in the
  * middle when one runs, else straight to the gateway. When it returns, everything the hooks
@@ -214,6 +241,9 @@ void aw_attack_call_free(aw_attack_call *call);
 /* The attacker's own connection: req to the gateway, one answer back (aw_wire_exchange). */
 aw_result aw_attack_raw(aw_attack_ctx *ctx, const uint8_t *req, size_t len, int timeout_ms,
                         aw_wire_answer *out) AW_MUST_CHECK;
+/* The same as identity. */
+aw_result aw_attack_raw_as(aw_attack_ctx *ctx, aw_attack_identity identity, const uint8_t *req,
+                           size_t len, int timeout_ms, aw_wire_answer *out) AW_MUST_CHECK;
 
 /* A request signed with the credential's key by the harness itself (timestamp form: a fresh
  * nonce, created now), for insiders who sign what the client would not. */

@@ -108,6 +108,65 @@ static aw_result credential_relay(aw_attack_ctx *ctx, aw_attack_result *out)
     return AW_OK;
 }
 
+/* mTLS: the attacker's own connection without a client certificate. The same unsigned GET
+ * goes first with the user's certificate, to show the gateway answers there: the certificate
+ * is the only difference. */
+static aw_result mtls_no_client_cert(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    char req[512];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                     AW_PATH_WHOAMI, aw_attack_gateway(ctx)->authority);
+    aw_wire_answer with, without;
+    AW_GUARD(aw_attack_raw(ctx, (const uint8_t *)req, (size_t)n, 10000, &with));
+    int with_status = with.status;
+    aw_wire_answer_free(&with);
+    if (with_status == 0) {
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL,
+                      "the gateway did not answer even with the user's certificate");
+        return AW_OK;
+    }
+    aw_result r = aw_attack_raw_as(ctx, AW_ATTACK_AS_ANONYMOUS, (const uint8_t *)req, (size_t)n,
+                                   10000, &without);
+    int status = r == AW_OK ? without.status : 0;
+    if (r == AW_OK) {
+        aw_wire_answer_free(&without);
+    }
+    if (status != 0) {
+        aw_attack_set(out, AW_ATTACK_SUCCEEDED, NULL,
+                      "the gateway answered a connection without a client certificate (%d)",
+                      status);
+    } else {
+        aw_attack_set(out, AW_ATTACK_BLOCKED, "tls:client_certificate",
+                      "with the user's certificate the gateway answered %d; without one the TLS "
+                      "handshake was refused (%s)",
+                      with_status, r != AW_OK ? aw_result_reason(r) : "no answer");
+    }
+    aw_attack_observe(out, "nothing: no TLS session without a certificate");
+    return AW_OK;
+}
+
+/* mTLS: the man in the middle relays the user's signed request over a connection that
+ * presents the attacker's own certificate (the credential relay where TLS authenticates the
+ * attacker and the signature the user). */
+static aw_result mtls_relay_other_cert(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    aw_attack_edit *e = aw_attack_mitm_edit_as(ctx, AW_ATTACK_AS_ATTACKER, NULL, NULL, NULL);
+    AW_ENSURE(e != NULL, AW_E_IO);
+    aw_attack_mark(ctx);
+    aw_attack_call c;
+    aw_call_note(&c, "pay 10 to bob");
+    (void)aw_attack_send(ctx, &c);
+    aw_attack_call_free(&c);
+    if (e->answered == 0) {
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the user's request never reached the gateway");
+        return AW_OK;
+    }
+    aw_attack_judge_gateway(ctx, e->status, e->error, out);
+    aw_attack_detail_prepend(out, "the user's signed POST, relayed on a TLS session with the "
+                                  "attacker's certificate: ");
+    return AW_OK;
+}
+
 static aw_result tls_untrusted_ca(aw_attack_ctx *ctx, aw_attack_result *out)
 {
     AW_GUARD(aw_attack_mitm(ctx, AW_PROXY_HTTP, AW_ATTACK_TLS_UNTRUSTED, NULL, NULL));
@@ -217,6 +276,12 @@ static const aw_attack transport[] = {
      "send the user to the attacker's look-alike API and relay her signed POST to the gateway",
      "credential relay (the user signs for the attacker's server)", "tls=channel_binding forbidden",
      0, credential_relay},
+    {"mtls-no-client-cert", "reach the gateway without a client certificate", "TLS interception",
+     "tls:client_certificate", AW_ATTACK_NEEDS_MTLS, mtls_no_client_cert},
+    {"mtls-relay-other-cert",
+     "relay the user's signed request on a TLS session with the attacker's own certificate",
+     "credential relay (the user signs for the attacker's server)", "forbidden",
+     AW_ATTACK_NEEDS_MTLS | AW_ATTACK_NEEDS_ATTACKER_CERT, mtls_relay_other_cert},
     {"tls-untrusted-ca", "terminate TLS with a rogue CA's certificate the client does not trust",
      "TLS interception", "tls:certificate", AW_ATTACK_NEEDS_TLS, tls_untrusted_ca},
     {"oversized-body", "announce a 2 GiB body", "slow or oversized requests", "too_large", 0,

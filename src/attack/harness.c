@@ -31,8 +31,11 @@ struct aw_attack_ctx {
     char cred_path[4096];
     char base_url[320]; /* scheme://authority of the gateway */
     aw_endpoint gateway;
-    struct ssl_ctx_st *gateway_tls; /* a client context trusting the gateway's CA */
-    struct ssl_ctx_st *rogue_tls;   /* a server context with the rogue CA's leaf */
+    struct ssl_ctx_st *gateway_tls;   /* a client context trusting the gateway's CA (and, for
+                                       * mTLS, with the user's certificate) */
+    struct ssl_ctx_st *anonymous_tls; /* mTLS: the same without a client certificate */
+    struct ssl_ctx_st *attacker_tls;  /* mTLS: with the attacker's own certificate */
+    struct ssl_ctx_st *rogue_tls;     /* a server context with the rogue CA's leaf */
     char tmpdir[256];
     char gateway_ca[300]; /* the credential's CA written out, "" when not needed */
     char rogue_ca[300];
@@ -125,10 +128,29 @@ static aw_result ctx_open(aw_attack_ctx *ctx, const aw_attack_config *cfg, char 
         r = write_text(ctx->gateway_ca, ctx->cred.ca_pem);
         ca = ctx->gateway_ca;
     }
+    if (!https && (cfg->client_cert != NULL || cfg->attacker_cert != NULL)) {
+        snprintf(why, why_cap, "--cert and --attacker-cert need an https target");
+        return AW_E_INVALID_ARG;
+    }
     if (r == AW_OK && https) {
-        r = aw_tls_client_ctx(ca, NULL, NULL, &ctx->gateway_tls);
+        /* With mTLS the man in the middle and the attacker's own connections present the
+         * user's certificate: the attacker holds her TLS key but not her signing key, so every
+         * row tests the signatures on their own. */
+        r = aw_tls_client_ctx(ca, cfg->client_cert, cfg->client_key, &ctx->gateway_tls);
         if (r != AW_OK) {
-            snprintf(why, why_cap, "the gateway's CA does not load: %s", aw_tls_last_error());
+            snprintf(why, why_cap, "the gateway's CA or the client certificate does not load: %s",
+                     aw_tls_last_error());
+            return r;
+        }
+    }
+    if (r == AW_OK && cfg->client_cert != NULL) {
+        r = aw_tls_client_ctx(ca, NULL, NULL, &ctx->anonymous_tls);
+    }
+    if (r == AW_OK && cfg->attacker_cert != NULL) {
+        r = aw_tls_client_ctx(ca, cfg->attacker_cert, cfg->attacker_key, &ctx->attacker_tls);
+        if (r != AW_OK) {
+            snprintf(why, why_cap, "the attacker's certificate does not load: %s",
+                     aw_tls_last_error());
             return r;
         }
     }
@@ -166,6 +188,8 @@ static void ctx_close(aw_attack_ctx *ctx)
     ctx->proxy = NULL;
     row_blocks_free(ctx);
     aw_tls_ctx_free(ctx->gateway_tls);
+    aw_tls_ctx_free(ctx->anonymous_tls);
+    aw_tls_ctx_free(ctx->attacker_tls);
     aw_tls_ctx_free(ctx->rogue_tls);
     if (ctx->tmpdir[0] != '\0') {
         remove_tree(ctx->tmpdir);
@@ -274,14 +298,38 @@ void aw_attack_progress(aw_attack_ctx *ctx, const char *fmt, ...)
     fflush(f);
 }
 
+/* The gateway as reached with identity's client certificate. */
+static aw_endpoint endpoint_as(const aw_attack_ctx *ctx, aw_attack_identity identity)
+{
+    aw_endpoint e = ctx->gateway;
+    if (identity == AW_ATTACK_AS_ANONYMOUS && ctx->anonymous_tls != NULL) {
+        e.tls_ctx = ctx->anonymous_tls;
+    } else if (identity == AW_ATTACK_AS_ATTACKER && ctx->attacker_tls != NULL) {
+        e.tls_ctx = ctx->attacker_tls;
+    }
+    return e;
+}
+
+bool aw_attack_mtls(const aw_attack_ctx *ctx)
+{
+    return ctx->cfg->client_cert != NULL;
+}
+
 aw_result aw_attack_mitm(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
                          aw_proxy_hook_fn hook, void *hook_arg)
 {
+    return aw_attack_mitm_as(ctx, mode, tls, AW_ATTACK_AS_USER, hook, hook_arg);
+}
+
+aw_result aw_attack_mitm_as(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
+                            aw_attack_identity identity, aw_proxy_hook_fn hook, void *hook_arg)
+{
     AW_ENSURE(ctx->proxy == NULL, AW_E_INVALID_ARG);
     bool client_tls = ctx->gateway.tls && tls != AW_ATTACK_TLS_STRIP;
+    aw_endpoint upstream = endpoint_as(ctx, identity);
     aw_proxy_config pc = {
         .mode = mode,
-        .upstream = &ctx->gateway,
+        .upstream = &upstream,
         .client_tls = client_tls ? ctx->rogue_tls : NULL,
         .hook = hook,
         .hook_arg = hook_arg,
@@ -336,12 +384,20 @@ static aw_proxy_action edit_hook(void *arg, aw_pmsg *m)
 aw_attack_edit *aw_attack_mitm_edit(aw_attack_ctx *ctx, aw_attack_edit_fn request,
                                     aw_attack_edit_fn response, void *arg)
 {
+    return aw_attack_mitm_edit_as(ctx, AW_ATTACK_AS_USER, request, response, arg);
+}
+
+aw_attack_edit *aw_attack_mitm_edit_as(aw_attack_ctx *ctx, aw_attack_identity identity,
+                                       aw_attack_edit_fn request, aw_attack_edit_fn response,
+                                       void *arg)
+{
     aw_attack_edit *e = aw_attack_alloc(ctx, sizeof(*e));
     if (e == NULL) {
         return NULL;
     }
     *e = (aw_attack_edit){.request = request, .response = response, .arg = arg};
-    if (aw_attack_mitm(ctx, AW_PROXY_HTTP, AW_ATTACK_TLS_INTERCEPT, edit_hook, e) != AW_OK) {
+    if (aw_attack_mitm_as(ctx, AW_PROXY_HTTP, AW_ATTACK_TLS_INTERCEPT, identity, edit_hook, e) !=
+        AW_OK) {
         return NULL;
     }
     return e;
@@ -373,6 +429,8 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
         .body_len = call->body != NULL ? strlen(call->body) : 0,
         .cacert = ctx->cfg->cacert,
         .connect_to = ctx->proxy != NULL && !call->to_attacker ? connect_to : NULL,
+        .client_cert = ctx->cfg->client_cert,
+        .client_key = ctx->cfg->client_key,
     };
     if (call->content_type != NULL) {
         snprintf(type, sizeof(type), "Content-Type: %s", call->content_type);
@@ -400,6 +458,13 @@ aw_result aw_attack_raw(aw_attack_ctx *ctx, const uint8_t *req, size_t len, int 
                         aw_wire_answer *out)
 {
     return aw_wire_exchange(&ctx->gateway, req, len, timeout_ms, out);
+}
+
+aw_result aw_attack_raw_as(aw_attack_ctx *ctx, aw_attack_identity identity, const uint8_t *req,
+                           size_t len, int timeout_ms, aw_wire_answer *out)
+{
+    aw_endpoint e = endpoint_as(ctx, identity);
+    return aw_wire_exchange(&e, req, len, timeout_ms, out);
 }
 
 aw_result aw_attack_forge_request(aw_attack_ctx *ctx, const aw_attack_forge *f, uint8_t **out,
@@ -679,6 +744,12 @@ static const char *skip_reason(const aw_attack_ctx *ctx, const aw_attack *a, cha
     }
     if ((a->needs & AW_ATTACK_NEEDS_VICTIM) && ctx->cfg->victim == NULL) {
         return "needs another user of the gateway (--victim NAME, or --data DIR to pick one)";
+    }
+    if ((a->needs & AW_ATTACK_NEEDS_MTLS) && ctx->cfg->client_cert == NULL) {
+        return "needs an mTLS target: the user's client certificate (--cert FILE)";
+    }
+    if ((a->needs & AW_ATTACK_NEEDS_ATTACKER_CERT) && ctx->cfg->attacker_cert == NULL) {
+        return "needs a client certificate of the attacker's own (--attacker-cert FILE)";
     }
     if ((a->needs & AW_ATTACK_NEEDS_RESTART) && ctx->cfg->restart_cmd == NULL) {
         return "needs --restart-cmd CMD to restart the gateway";

@@ -47,6 +47,13 @@ static const char attack_help[] =
     "  --slow-timeout SECS  how long slow-request waits for the gateway's deadline (15)\n"
     "  --window SECS        the gateway's --skew + --max-age: replay-after-window waits\n"
     "                       this long before it replays (60, the defaults)\n"
+    "  --cert FILE          mTLS: the user's client certificate (--key FILE for its key);\n"
+    "                       the man in the middle presents it too, as an attacker holding\n"
+    "                       the user's TLS key but not her signing key\n"
+    "  --key FILE           the private key of --cert\n"
+    "  --attacker-cert FILE mTLS: a certificate of the attacker's own (another user's), for\n"
+    "                       mtls-relay-other-cert (--attacker-key FILE for its key)\n"
+    "  --attacker-key FILE  the private key of --attacker-cert\n"
     "  --restart-cmd CMD    a shell command that restarts the gateway on the same address\n"
     "                       and returns once it started (e.g. systemctl restart authwired);\n"
     "                       without it replay-after-restart is skipped\n"
@@ -71,6 +78,10 @@ enum {
     OPT_WINDOW,
     OPT_RESTART,
     OPT_PROFILE,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_ATTACKER_CERT,
+    OPT_ATTACKER_KEY,
 };
 
 static const struct option attack_options[] = {
@@ -85,6 +96,10 @@ static const struct option attack_options[] = {
     {"slow-timeout", required_argument, NULL, OPT_SLOW},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"restart-cmd", required_argument, NULL, OPT_RESTART},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"attacker-cert", required_argument, NULL, OPT_ATTACKER_CERT},
+    {"attacker-key", required_argument, NULL, OPT_ATTACKER_KEY},
     {"profile", required_argument, NULL, OPT_PROFILE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -99,6 +114,7 @@ static const char *needs_text(unsigned needs, char *buf, size_t cap)
         {AW_ATTACK_NEEDS_TLS, "tls"},           {AW_ATTACK_NEEDS_TIMESTAMP, "timestamp"},
         {AW_ATTACK_NEEDS_SEQUENCE, "sequence"}, {AW_ATTACK_NEEDS_CHALLENGE, "challenge"},
         {AW_ATTACK_NEEDS_RESTART, "restart"},   {AW_ATTACK_NEEDS_VICTIM, "victim"},
+        {AW_ATTACK_NEEDS_MTLS, "mtls"},         {AW_ATTACK_NEEDS_ATTACKER_CERT, "attacker-cert"},
     };
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -262,7 +278,9 @@ int cli_attack(int argc, char **argv)
     unsigned takes = CLI_TAKES(OPT_CREDENTIALS) | CLI_TAKES(OPT_TARGET) | CLI_TAKES(OPT_CACERT) |
                      CLI_TAKES(OPT_ONLY) | CLI_TAKES(OPT_JSON) | CLI_TAKES(OPT_LIST) |
                      CLI_TAKES(OPT_DATA) | CLI_TAKES(OPT_VICTIM) | CLI_TAKES(OPT_SLOW) |
-                     CLI_TAKES(OPT_WINDOW) | CLI_TAKES(OPT_RESTART) | CLI_TAKES(OPT_PROFILE);
+                     CLI_TAKES(OPT_WINDOW) | CLI_TAKES(OPT_RESTART) | CLI_TAKES(OPT_PROFILE) |
+                     CLI_TAKES(OPT_CERT) | CLI_TAKES(OPT_KEY) | CLI_TAKES(OPT_ATTACKER_CERT) |
+                     CLI_TAKES(OPT_ATTACKER_KEY);
     while ((c = cli_next_option(argc, argv, cmd, attack_help, attack_options, takes, &rc)) > 0) {
         int64_t secs = 0;
         switch (c) {
@@ -311,6 +329,18 @@ int cli_attack(int argc, char **argv)
             }
             cfg.restart_cmd = optarg;
             break;
+        case OPT_CERT:
+            cfg.client_cert = optarg;
+            break;
+        case OPT_KEY:
+            cfg.client_key = optarg;
+            break;
+        case OPT_ATTACKER_CERT:
+            cfg.attacker_cert = optarg;
+            break;
+        case OPT_ATTACKER_KEY:
+            cfg.attacker_key = optarg;
+            break;
         case OPT_PROFILE:
             if (strcmp(optarg, "seed") != 0 && strcmp(optarg, "authwire") != 0) {
                 cli_error(cmd, "unknown profile '%s': --profile takes authwire or seed", optarg);
@@ -325,6 +355,15 @@ int cli_attack(int argc, char **argv)
     }
     if (optind < argc) {
         cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    if ((cfg.client_key != NULL && cfg.client_cert == NULL) ||
+        (cfg.attacker_key != NULL && cfg.attacker_cert == NULL)) {
+        cli_error(cmd, "--key and --attacker-key go with --cert and --attacker-cert");
+        return CLI_EXIT_USAGE;
+    }
+    if (cfg.attacker_cert != NULL && cfg.client_cert == NULL) {
+        cli_error(cmd, "--attacker-cert is for mTLS targets: give the user's --cert too");
         return CLI_EXIT_USAGE;
     }
     if (list) {
