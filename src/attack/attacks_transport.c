@@ -83,21 +83,36 @@ static aw_result tls_intercept(aw_attack_ctx *ctx, aw_attack_result *out)
  * of the API (its own address and, over https, a certificate for its own name), signs for
  * it, and the attacker relays the request unchanged to the real gateway on its own
  * connection, to be served as the user. */
-static aw_result credential_relay(aw_attack_ctx *ctx, aw_attack_result *out)
+/* The user's signed POST relayed unchanged by a man in the middle whose connections to the
+ * gateway present identity's certificate; to_attacker: she addressed the attacker. False
+ * (the row an error) when it never reached the gateway. */
+static bool relay_note(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_identity identity,
+                       bool to_attacker)
 {
-    aw_attack_edit *e = aw_attack_mitm_edit(ctx, NULL, NULL, NULL);
-    AW_ENSURE(e != NULL, AW_E_IO);
+    aw_attack_edit *e = aw_attack_mitm_edit_as(ctx, identity, NULL, NULL, NULL);
+    if (e == NULL) {
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the man in the middle did not start");
+        return false;
+    }
     aw_attack_mark(ctx);
     aw_attack_call c;
     aw_call_note(&c, "pay 10 to bob");
-    c.to_attacker = true;
+    c.to_attacker = to_attacker;
     (void)aw_attack_send(ctx, &c);
     aw_attack_call_free(&c);
     if (e->answered == 0) {
         aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the user's request never reached the gateway");
-        return AW_OK;
+        return false;
     }
     aw_attack_judge_gateway(ctx, e->status, e->error, out);
+    return true;
+}
+
+static aw_result credential_relay(aw_attack_ctx *ctx, aw_attack_result *out)
+{
+    if (!relay_note(ctx, out, AW_ATTACK_AS_USER, true)) {
+        return AW_OK;
+    }
     if (out->outcome == AW_ATTACK_SUCCEEDED) {
         aw_attack_detail_append(out, " (the gateway serves any Host: --authority NAME makes it "
                                      "refuse a request signed for another name)");
@@ -150,18 +165,9 @@ static aw_result mtls_no_client_cert(aw_attack_ctx *ctx, aw_attack_result *out)
  * attacker and the signature the user). */
 static aw_result mtls_relay_other_cert(aw_attack_ctx *ctx, aw_attack_result *out)
 {
-    aw_attack_edit *e = aw_attack_mitm_edit_as(ctx, AW_ATTACK_AS_ATTACKER, NULL, NULL, NULL);
-    AW_ENSURE(e != NULL, AW_E_IO);
-    aw_attack_mark(ctx);
-    aw_attack_call c;
-    aw_call_note(&c, "pay 10 to bob");
-    (void)aw_attack_send(ctx, &c);
-    aw_attack_call_free(&c);
-    if (e->answered == 0) {
-        aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the user's request never reached the gateway");
+    if (!relay_note(ctx, out, AW_ATTACK_AS_ATTACKER, false)) {
         return AW_OK;
     }
-    aw_attack_judge_gateway(ctx, e->status, e->error, out);
     aw_attack_detail_prepend(out, "the user's signed POST, relayed on a TLS session with the "
                                   "attacker's certificate: ");
     return AW_OK;
