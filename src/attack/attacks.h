@@ -95,6 +95,35 @@ uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed,
 void aw_attack_unpassed_answer(aw_attack_ctx *ctx, int wait_ms, int *status, char *error,
                                size_t cap);
 
+/* Passive capture (secrets.c): the forms of secrets an observer would look for. */
+typedef struct aw_secret_forms {
+    size_t n;
+    struct {
+        char what[48];
+        uint8_t bytes[256];
+        size_t len;
+    } form[24];
+} aw_secret_forms;
+
+/* Adds bytes as one form (16 to 256 bytes; shorter ones would match by chance: ignored). */
+void aw_secret_forms_add(aw_secret_forms *s, const char *what, const uint8_t *bytes, size_t len);
+/* Adds key raw, in base64, base64url (both without their last group) and hex, named
+ * "name (raw)" and so on. */
+void aw_secret_forms_encodings(aw_secret_forms *s, const char *name, const uint8_t *key,
+                               size_t len);
+/* The name of the first form found in data, or NULL. */
+const char *aw_secret_forms_find(const aw_secret_forms *s, const uint8_t *data, size_t len);
+
+/* What a search of the row's capture found. */
+typedef struct aw_capture_scan {
+    size_t messages, bytes; /* searched */
+    char found[48];         /* the first form found ("" when none) */
+    bool truncated;         /* the capture filled up: later traffic was not recorded */
+} aw_capture_scan;
+
+/* Searches every record of the row's proxy, both directions, as received and as passed on. */
+void aw_attack_scan_capture(aw_attack_ctx *ctx, const aw_secret_forms *s, aw_capture_scan *out);
+
 /* The status and Authwire-Error of a raw answer (aw_wire_answer) or message. */
 void aw_answer_of(const uint8_t *raw, size_t len, int *status, char *error, size_t cap);
 
