@@ -189,6 +189,11 @@ const char *aw_attack_victim(const aw_attack_ctx *ctx)
     return ctx->cfg->victim;
 }
 
+const char *aw_attack_data_dir(const aw_attack_ctx *ctx)
+{
+    return ctx->cfg->data_dir;
+}
+
 const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx)
 {
     return &ctx->gateway;
@@ -283,17 +288,43 @@ aw_attack_edit *aw_attack_mitm_edit(aw_attack_ctx *ctx, aw_attack_edit_fn reques
     return e;
 }
 
+/* The URL of path for the user's client: the man in the middle when one runs. */
+static void client_url(const aw_attack_ctx *ctx, const char *path, char *url, size_t cap)
+{
+    if (ctx->proxy != NULL) {
+        snprintf(url, cap, "%s://127.0.0.1:%d%s", ctx->gateway.tls ? "https" : "http",
+                 ctx->proxy_port, path);
+    } else {
+        snprintf(url, cap, "%s%s", ctx->base_url, path);
+    }
+}
+
+/* Whether the user's client meets the rogue CA's leaf, and is told to trust it. */
+static bool client_intercepted(const aw_attack_ctx *ctx)
+{
+    return ctx->proxy != NULL && ctx->gateway.tls && ctx->proxy_tls == AW_ATTACK_TLS_INTERCEPT;
+}
+
+const char *aw_attack_client_url(aw_attack_ctx *ctx, const char *path, char *url, size_t cap)
+{
+    client_url(ctx, path, url, cap);
+    if (client_intercepted(ctx)) {
+        return ctx->rogue_ca; /* the attacker's CA is trusted: TLS alone stops nothing */
+    }
+    if (!ctx->gateway.tls) {
+        return NULL;
+    }
+    return ctx->cfg->cacert != NULL     ? ctx->cfg->cacert
+           : ctx->gateway_ca[0] != '\0' ? ctx->gateway_ca
+                                        : NULL;
+}
+
 aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
 {
     memset(&call->resp, 0, sizeof(call->resp));
     call->why[0] = '\0';
     char url[2048];
-    if (ctx->proxy != NULL) {
-        snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", ctx->gateway.tls ? "https" : "http",
-                 ctx->proxy_port, call->path);
-    } else {
-        snprintf(url, sizeof(url), "%s%s", ctx->base_url, call->path);
-    }
+    client_url(ctx, call->path, url, sizeof(url));
     char type[256];
     const char *fields[1] = {type};
     aw_client_request rq = {
@@ -309,7 +340,7 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
         snprintf(type, sizeof(type), "Content-Type: %s", call->content_type);
         rq.n_fields = 1;
     }
-    if (ctx->proxy != NULL && ctx->gateway.tls && ctx->proxy_tls == AW_ATTACK_TLS_INTERCEPT) {
+    if (client_intercepted(ctx)) {
         rq.cacert = ctx->rogue_ca; /* the attacker's CA is trusted: TLS alone stops nothing */
     }
     call->result =
@@ -613,6 +644,9 @@ static const char *skip_reason(const aw_attack_ctx *ctx, const aw_attack *a, cha
     }
     if ((a->needs & AW_ATTACK_NEEDS_RESTART) && ctx->cfg->data_dir == NULL) {
         return "needs --data DIR to restart the local gateway";
+    }
+    if ((a->needs & AW_ATTACK_NEEDS_DATA) && ctx->cfg->data_dir == NULL) {
+        return "needs --data DIR to issue invites";
     }
     return NULL;
 }

@@ -31,7 +31,8 @@ static const char attack_help[] =
     "  --json FILE          also write the report as JSON (a list of rows)\n"
     "  --list               list the catalogue and exit\n"
     "  --data DIR           the local gateway's data directory: a victim for the insider\n"
-    "                       rows is picked from its users\n"
+    "                       rows is picked from its users, and the enrollment rows make\n"
+    "                       their invites there (attack-enroll-*; revoked when done)\n"
     "  --victim NAME        another user of the gateway, for the insider rows\n"
     "  --slow-timeout SECS  how long slow-request waits for the gateway's deadline (15)\n"
     "  -h, --help           this help\n"
@@ -74,6 +75,7 @@ static const char *needs_text(unsigned needs, char *buf, size_t cap)
         {AW_ATTACK_NEEDS_TLS, "tls"},           {AW_ATTACK_NEEDS_TIMESTAMP, "timestamp"},
         {AW_ATTACK_NEEDS_SEQUENCE, "sequence"}, {AW_ATTACK_NEEDS_CHALLENGE, "challenge"},
         {AW_ATTACK_NEEDS_RESTART, "restart"},   {AW_ATTACK_NEEDS_VICTIM, "victim"},
+        {AW_ATTACK_NEEDS_DATA, "data"},
     };
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
