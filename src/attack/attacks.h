@@ -18,6 +18,7 @@ extern const aw_attack_family aw_attacks_tamper;
 extern const aw_attack_family aw_attacks_replay;
 extern const aw_attack_family aw_attacks_response;
 extern const aw_attack_family aw_attacks_transport;
+extern const aw_attack_family aw_attacks_enroll;
 
 /* The expected defence of a replay for each target (see aw_attack.expected). */
 #define AW_EXPECT_REPLAY                                                                           \

@@ -11,7 +11,7 @@
 
 static const aw_attack_family *const families[] = {
     &aw_attacks_passive,  &aw_attacks_tamper,    &aw_attacks_replay,
-    &aw_attacks_response, &aw_attacks_transport,
+    &aw_attacks_response, &aw_attacks_transport, &aw_attacks_enroll,
 };
 
 const aw_attack *aw_attack_catalogue(size_t *count)
