@@ -125,7 +125,7 @@ for u in tess sean chloe edna tilda; do
         id=${e%% *}
         [[ $(row $u "$id") == "blocked ${e#* }" ]] && ok || bad "$u $id: $(row $u "$id"), want blocked ${e#* }"
         case $id in
-        enroll-passive-capture) want="^enrolled attack-enroll-[0-9a-f]+ through the recording relay \\(a success to the row.s verdicts\\); searched all [1-9][0-9]* messages .*: none$" ;;
+        enroll-passive-capture) want="^enrolled attack-enroll-[0-9a-f]+ via the recording relay \\(controls: a success to the verdicts, the server.s public key found\\); [1-9][0-9]* messages .* both ways: no invite secret, PSK, token or user key, [1-9][0-9]* forms \\(.*\\)$" ;;
         enroll-token-replay) want="still holds the genuine key, the invite used once" ;;
         *) want="store: no user attack-enroll-[0-9a-f]+, the invite still pending$" ;;
         esac

@@ -230,7 +230,8 @@ typedef struct enroll_row {
     enroll_mitm *mitm;
     aw_enroll_client *client; /* the last run's state: parameters and key on success */
     aw_enroll_outcome *outcome;
-    uint8_t user_key[AW_ENROLL_KEY_LEN]; /* the key a genuine run gave the client */
+    uint8_t user_key[AW_ENROLL_KEY_LEN];      /* the key a genuine run gave the client */
+    uint8_t enroll_key[AW_X25519_PUBLIC_LEN]; /* the data directory's: what tokens pin */
 } enroll_row;
 
 /* Opens the store, issues the row's invite (hmac-sha256, timestamp mode) and starts the man
@@ -256,6 +257,7 @@ static aw_result row_begin(aw_attack_ctx *ctx, enroll_row *row, enroll_edit edit
         aw_attack_set(out, AW_ATTACK_ERROR, NULL, "no enrollment key in %s", data);
         return r;
     }
+    memcpy(row->enroll_key, pub, sizeof(pub));
     AW_GUARD(aw_enroll_fingerprint(pub, fp));
     AW_GUARD(aw_random(rnd, sizeof(rnd)));
     char hex[2 * sizeof(rnd) + 1];
@@ -283,7 +285,7 @@ static aw_result row_begin(aw_attack_ctx *ctx, enroll_row *row, enroll_edit edit
 /* Redeems the row's token with the real client through the man in the middle. sends: how
  * often a frame without an answer goes out (the client's retry). AW_OK when the run was
  * made (row->outcome says how it went). */
-static aw_result row_enroll(enroll_row *row, int sends)
+static aw_result row_enroll(enroll_row *row, int sends, aw_attack_result *out)
 {
     char url[512];
     const char *cacert = aw_attack_client_url(row->ctx, "", url, sizeof(url));
@@ -297,14 +299,34 @@ static aw_result row_enroll(enroll_row *row, int sends)
         (void)aw_client_enroll(&t, &tr, &opts, row->client, &user_key, row->outcome);
     }
     aw_wipe(&t, sizeof(t));
-    aw_ed25519_free(user_key); /* none: the invites are hmac-sha256 */
     if (r == AW_OK && row->outcome->result == AW_OK) {
-        r = aw_enroll_client_user_key(row->client, row->user_key);
+        /* The key as the credential file gets it (what `authwire enroll` writes). */
+        aw_enroll_key_buf key;
+        aw_credentials cred;
+        memset(&cred, 0, sizeof(cred));
+        r = aw_enroll_put_key(row->client, user_key, &key, &cred);
+        if (r == AW_OK && (cred.secret == NULL || cred.secret_len != sizeof(row->user_key))) {
+            r = AW_E_ALG_MISMATCH; /* the invites are hmac-sha256 */
+        }
+        if (r == AW_OK) {
+            memcpy(row->user_key, cred.secret, sizeof(row->user_key));
+        }
+        aw_wipe(&key, sizeof(key));
     }
+    aw_ed25519_free(user_key);
     aw_enroll_client_wipe(row->client);
     aw_proxy *p = aw_attack_proxy(row->ctx);
     aw_proxy_lock(p); /* the hook wrote under it: now visible */
     aw_proxy_unlock(p);
+    if (r == AW_OK && row->mitm->have_key &&
+        memcmp(row->mitm->server_key, row->enroll_key, sizeof(row->enroll_key)) != 0) {
+        /* The invites of --data DIR are not this gateway's: every row would be meaningless. */
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL,
+                      "the gateway's enrollment key is not the one in %s: is it its data "
+                      "directory?",
+                      aw_attack_data_dir(row->ctx));
+        r = AW_E_SERVER_KEY_MISMATCH;
+    }
     return r;
 }
 
@@ -426,6 +448,9 @@ static void judge_run(enroll_row *row, aw_attack_result *out)
                       "the attacked enrollment went through: the client holds a key");
         return;
     case AW_ENROLL_REFUSED:
+        if (o->reply.status < 400) { /* what came was no frame at all */
+            break;
+        }
         aw_attack_judge_gateway(row->ctx, o->reply.status, o->reply.error, out);
         enroll_prefix(out);
         aw_attack_detail_prepend(out, "%s: ", step);
@@ -493,7 +518,7 @@ static aw_result attacked_run(aw_attack_ctx *ctx, aw_attack_result *out, enroll_
     aw_result r = row_begin(ctx, row, edit, out);
     if (r == AW_OK) {
         aw_attack_mark(ctx);
-        r = row_enroll(row, 1);
+        r = row_enroll(row, 1, out);
     }
     if (r == AW_OK) {
         observe_frames(ctx, row->mitm, out);
@@ -546,29 +571,39 @@ static aw_result enroll_passive_capture(aw_attack_ctx *ctx, aw_attack_result *ou
     AW_ENSURE(row != NULL && s != NULL, AW_E_INTERNAL);
     aw_result r = row_begin(ctx, row, EDIT_NONE, out);
     if (r == AW_OK) {
-        r = row_enroll(row, 1);
+        r = row_enroll(row, 1, out);
     }
     store_view v;
     if (r == AW_OK && row_genuine_ok(row, out, &v)) {
         observe_frames(ctx, row->mitm, out);
-        /* The key as the credential file gets it (aw_enroll_put_key: what `authwire enroll`
-         * writes), and the secrets of the token the user typed. */
+        /* The secrets of the token the user typed, and the key the credential file got. */
         token_forms(row->token, s);
         aw_secret_forms_encodings(s, "user key", row->user_key, sizeof(row->user_key));
-        aw_capture_scan scan;
+        size_t forms = s->n;
+        aw_capture_scan scan, control;
         aw_attack_scan_capture(ctx, s, &scan);
+        /* Control: the server's public key crosses in the clear (KEY), so a search that
+         * does not find it reads nothing of the wire. */
+        memset(s, 0, sizeof(*s));
+        aw_secret_forms_add(s, "the server's public key", row->enroll_key, sizeof(row->enroll_key));
+        aw_attack_scan_capture(ctx, s, &control);
         if (scan.found[0] != '\0') {
             aw_attack_set(out, AW_ATTACK_SUCCEEDED, NULL, "a secret crossed the wire: %s",
                           scan.found);
         } else if (scan.truncated) {
             aw_attack_set(out, AW_ATTACK_ERROR, NULL, "the capture filled up before the end");
+        } else if (control.found[0] == '\0') {
+            aw_attack_set(out, AW_ATTACK_ERROR, NULL,
+                          "the search does not find the server's public key, which crosses in "
+                          "the clear: it cannot see the wire");
         } else {
-            aw_attack_set(out, AW_ATTACK_BLOCKED, "keys_not_on_wire",
-                          "enrolled %s through the recording relay (a success to the row's "
-                          "verdicts); searched all %zu messages (%zu B) both ways for the "
-                          "invite secret, PSK, token and user key in %zu forms (raw, hex, "
-                          "base64(url), base32): none",
-                          row->inv.name, scan.messages, scan.bytes, s->n);
+            aw_attack_set(
+                out, AW_ATTACK_BLOCKED, "keys_not_on_wire",
+                "enrolled %s via the recording relay (controls: a success to the verdicts, "
+                "the server's public key found); %zu messages (%zu B), both ways: no "
+                "invite secret, PSK, token or user key, %zu forms (raw, hex, "
+                "base64(url), base32)",
+                row->inv.name, scan.messages, scan.bytes, forms);
         }
     }
     aw_wipe(s, sizeof(*s));
@@ -582,7 +617,7 @@ static aw_result enroll_token_replay(aw_attack_ctx *ctx, aw_attack_result *out)
     AW_ENSURE(row != NULL, AW_E_INTERNAL);
     aw_result r = row_begin(ctx, row, EDIT_NONE, out);
     if (r == AW_OK) {
-        r = row_enroll(row, 1);
+        r = row_enroll(row, 1, out);
     }
     store_view before;
     if (r == AW_OK && row_genuine_ok(row, out, &before)) {
@@ -590,7 +625,7 @@ static aw_result enroll_token_replay(aw_attack_ctx *ctx, aw_attack_result *out)
          * log) would use it: the real client, through the same relay. The genuine key is
          * kept to compare: a second run overwrites row->user_key only if it succeeds. */
         aw_attack_mark(ctx);
-        r = row_enroll(row, 1);
+        r = row_enroll(row, 1, out);
         observe_frames(ctx, row->mitm, out);
         store_view after;
         if (r == AW_OK) {
@@ -698,7 +733,7 @@ static aw_result enroll_replay_hello(aw_attack_ctx *ctx, aw_attack_result *out)
     AW_ENSURE(row != NULL, AW_E_INTERNAL);
     aw_result r = row_begin(ctx, row, EDIT_DROP_CONFIRM, out);
     if (r == AW_OK) {
-        r = row_enroll(row, 1);
+        r = row_enroll(row, 1, out);
     }
     size_t len = 0;
     uint8_t *hello = r == AW_OK ? captured_hello(ctx, &len) : NULL;
