@@ -89,6 +89,10 @@ aw_result aw_attack_replay_captured(aw_attack_ctx *ctx, aw_attack_result *out) A
  * false) or an answer, signed (or answering a signed request) when want_signed. NULL when
  * none; the caller frees. */
 uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed, size_t *len);
+/* The same for the first record (parsed into m) that match(m, arg) accepts. */
+typedef bool (*aw_attack_capture_fn)(const aw_pmsg *m, void *arg);
+uint8_t *aw_attack_captured_if(aw_attack_ctx *ctx, aw_attack_capture_fn match, void *arg,
+                               size_t *len);
 
 /* The first answer the row's proxy received and did not pass on (the answer to a duplicate
  * it sent itself), waiting up to wait_ms for it: its status (0 when none came) and

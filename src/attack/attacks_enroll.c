@@ -697,32 +697,13 @@ static aw_result enroll_tamper_confirm(aw_attack_ctx *ctx, aw_attack_result *out
     return attacked_run(ctx, out, EDIT_FLIP_CONFIRM, NULL);
 }
 
-/* The first HELLO the row's proxy captured, as the client sent it (raw HTTP). */
-static uint8_t *captured_hello(aw_attack_ctx *ctx, size_t *len)
+/* Whether m is a HELLO the client sent. */
+static bool is_hello(const aw_pmsg *m, void *arg)
 {
-    aw_proxy *p = aw_attack_proxy(ctx);
-    size_t n = aw_proxy_record_count(p);
-    for (size_t i = 0; i < n; i++) {
-        aw_proxy_record rec;
-        if (aw_proxy_record_get(p, i, &rec) != AW_OK) {
-            continue;
-        }
-        aw_pmsg m;
-        aw_enroll_frame f;
-        bool hello =
-            rec.http && !rec.response && aw_pmsg_parse((aw_span){rec.data, rec.len}, &m) == AW_OK &&
-            aw_enroll_frame_parse(m.body, m.body_len, &f) == AW_OK && f.type == AW_ENROLL_HELLO;
-        aw_pmsg_free(&m);
-        if (hello) {
-            uint8_t *data = rec.data;
-            *len = rec.len;
-            rec.data = NULL;
-            aw_proxy_record_free(&rec);
-            return data;
-        }
-        aw_proxy_record_free(&rec);
-    }
-    return NULL;
+    (void)arg;
+    aw_enroll_frame f;
+    return !m->response && aw_enroll_frame_parse(m->body, m->body_len, &f) == AW_OK &&
+           f.type == AW_ENROLL_HELLO;
 }
 
 /* A HELLO captured from a handshake still pending (the relay let HELLO and WELCOME pass and
@@ -736,7 +717,7 @@ static aw_result enroll_replay_hello(aw_attack_ctx *ctx, aw_attack_result *out)
         r = row_enroll(row, 1, out);
     }
     size_t len = 0;
-    uint8_t *hello = r == AW_OK ? captured_hello(ctx, &len) : NULL;
+    uint8_t *hello = r == AW_OK ? aw_attack_captured_if(ctx, is_hello, NULL, &len) : NULL;
     if (r != AW_OK) {
         /* row_begin said why */
     } else if (hello == NULL || row->mitm->answers[AW_ENROLL_WELCOME] == 0 ||
