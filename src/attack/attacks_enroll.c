@@ -8,8 +8,13 @@
  * whose attack left a user or consumed the invite SUCCEEDED, whatever the answers said).
  * Every invite a row made is revoked when it ends, and so is any user its genuine enrollment
  * made, so the data directory keeps only revoked entries. A genuine enrollment (passive
- * capture, token replay) must show up in the store as a user holding the client's key and
- * a used invite, or the row is an error: the store check is seen to see a success. */
+ * capture, token replay) is the control: it must show up in the store as a user holding the
+ * client's key and a used invite, and the verdicts of the attacked rows must call it a
+ * success, or the row is an error (a broken check cannot pass for a blocked attack).
+ *
+ * stopped_by: "enroll:<reason>" when the gateway refused a frame (the reason it counted the
+ * refusal under in /metrics, which every enrollment answer goes to), "enroll:client:<reason>"
+ * when the enrollment client refused the server's (or what claimed to be). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
