@@ -147,6 +147,52 @@ jq -e '.[] | select(.id == "tls-intercept") | .observed | test("a note the inter
 [[ $(row edna tamper-alg) == "blocked alg_mismatch" ]] && ok || bad "edna tamper-alg: $(row edna tamper-alg)"
 [[ $(row tess passive-capture) == "blocked keys_not_on_wire" && $(row edna passive-capture) == "blocked keys_not_on_wire" ]] &&
     ok || bad "passive capture: $(row tess passive-capture) / $(row edna passive-capture)"
+# The enrollment rows: the real enrollment client through the man in the middle, on a fresh
+# invite each; the same on every target (the user's mode does not matter to them).
+enroll_expected=(
+    "enroll-passive-capture keys_not_on_wire"
+    "enroll-token-replay enroll:invite_used"
+    "enroll-server-key-swap enroll:client:server_key_mismatch"
+    "enroll-key-substitution enroll:handshake_failed"
+    "enroll-key-substitution-welcome enroll:client:handshake_failed"
+    "enroll-tamper-hello enroll:handshake_failed"
+    "enroll-tamper-welcome enroll:client:handshake_failed"
+    "enroll-tamper-confirm enroll:handshake_failed"
+    "enroll-replay-hello enroll:replay"
+)
+detail() { jq -r --arg id "$2" '.[] | select(.id == $id) | .detail' "$work/$1.report.json"; }
+for u in tess sean chloe edna tilda mina; do
+    for e in "${enroll_expected[@]}"; do
+        id=${e%% *}
+        [[ $(row $u "$id") == "blocked ${e#* }" ]] && ok || bad "$u $id: $(row $u "$id"), want blocked ${e#* }"
+        case $id in
+        enroll-passive-capture) want="^enrolled attack-enroll-[0-9a-f]+ via the recording relay \\(controls: a success to the verdicts, the server.s public key found\\); [1-9][0-9]* messages .* both ways: no invite secret, PSK, token or user key, [1-9][0-9]* forms \\(.*\\)$" ;;
+        enroll-token-replay) want="still holds the genuine key, the invite used once" ;;
+        *) want="store: no user attack-enroll-[0-9a-f]+, the invite still pending$" ;;
+        esac
+        [[ $(detail $u "$id") =~ $want ]] && ok || bad "$u $id: detail: $(detail $u "$id")"
+    done
+done
+[[ $(detail tilda enroll-server-key-swap) == *"no HELLO left the client"* ]] && ok ||
+    bad "enroll-server-key-swap: $(detail tilda enroll-server-key-swap)"
+jq -e '.[] | select(.id == "enroll-passive-capture") | .observed | test("TLS intercepted.*the server.s X25519 key")' \
+    "$work/tilda.report.json" >/dev/null && ok || bad "enroll-passive-capture says what the observer read"
+# What the rows left in the data directory: per run, the users of the two genuine
+# enrollments (revoked), their two invites used, the seven attacked invites revoked unused;
+# nothing active, nothing pending.
+"$aw" user list --data "$data" --json >"$work/users.json" && "$aw" invites --all --data "$data" --json >"$work/invites.json" ||
+    bad "user list / invites failed"
+runs=6 # catalogue runs: tess sean chloe edna tilda mina
+n=$(jq '[.[] | select(.name | startswith("attack-enroll-")) | select(.revoked | not)] | length' "$work/users.json")
+[[ $n -eq 0 ]] && ok || bad "$n attack-enroll users still active"
+n=$(jq '[.[] | select(.name | startswith("attack-enroll-")) | select(.revoked)] | length' "$work/users.json")
+[[ $n -eq $((2 * runs)) ]] && ok || bad "$n attack-enroll users revoked, want $((2 * runs))"
+states=$(jq -r '[.[] | select(.name | startswith("attack-enroll-")) | .state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$work/invites.json")
+[[ $states == "revoked=$((7 * runs)) used=$((2 * runs))" ]] && ok || bad "attack-enroll invites: $states"
+# Without --data the enrollment rows cannot make invites: skipped, and said why.
+rc=0; "$aw" attack --credentials "$work/tess.json" --only enroll-tamper-hello --json "$work/nodata.json" >"$work/out" 2>&1 || rc=$?
+[[ $rc -eq 0 && $(jq -r '.[0] | "\(.outcome) \(.detail)"' "$work/nodata.json") == "skipped needs --data DIR to issue invites" ]] &&
+    ok || bad "enroll row without --data: exit $rc: $(cat "$work/out")"
 grep -q '^tamper-body .*BLOCKED by digest_mismatch' "$work/tess.out" && ok || bad "the text report: $(grep '^tamper-body ' "$work/tess.out")"
 grep -q 'observer: ' "$work/tess.out" && ok || bad "the text report names what an observer learned"
 

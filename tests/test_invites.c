@@ -214,6 +214,43 @@ static void test_add_get_list_revoke(const char *data, aw_store *s)
     CHECK(got.revoked_at == T0 + 7200);
 }
 
+/* aw_store_invite_issue (what `authwire invite` and the attack harness make invites with):
+ * the token carries the stored id, the fingerprint given and a secret whose PSK is the one
+ * sealed in the store; the caller's copy of the PSK is wiped; a taken name fails with the
+ * token text wiped. */
+static void test_issue(aw_store *s)
+{
+    uint8_t fp[AW_ENROLL_FP_LEN], psk[AW_ENROLL_KEY_LEN];
+    memset(fp, 0xf9, sizeof(fp));
+    aw_invite inv;
+    memset(&inv, 0, sizeof(inv));
+    snprintf(inv.name, sizeof(inv.name), "%s", "issued");
+    inv.alg = AW_ALG_ED25519;
+    inv.mode = AW_FRESH_SEQUENCE;
+    inv.created_at = T0;
+    inv.expires_at = T0 + 100;
+    char text[AW_ENROLL_TOKEN_TEXT];
+    CHECK_OK(aw_store_invite_issue(s, &inv, fp, text));
+    CHECK(all_zero(inv.psk, sizeof(inv.psk)));
+    aw_enroll_token t;
+    CHECK_OK(aw_enroll_token_decode(text, strlen(text), &t));
+    CHECK(memcmp(t.invite_id, inv.id, sizeof(inv.id)) == 0);
+    CHECK(memcmp(t.fingerprint, fp, sizeof(fp)) == 0);
+    CHECK_OK(aw_enroll_invite_psk(t.invite_id, t.secret, psk));
+    aw_invite got;
+    CHECK_OK(aw_store_invite_get(s, inv.id, &got));
+    CHECK(memcmp(got.psk, psk, sizeof(psk)) == 0);
+    CHECK(strcmp(got.name, "issued") == 0 && got.alg == AW_ALG_ED25519 &&
+          got.mode == AW_FRESH_SEQUENCE && got.expires_at == T0 + 100 && got.used_at == 0);
+    aw_invite_wipe(&got);
+    aw_wipe(&t, sizeof(t));
+    /* A second invite for the same pending name: refused, nothing handed out. */
+    aw_invite again = inv;
+    CHECK_RESULT(aw_store_invite_issue(s, &again, fp, text), AW_E_EXISTS);
+    CHECK(all_zero((const uint8_t *)text, sizeof(text)));
+    CHECK_OK(aw_store_invite_revoke(s, inv.id, T0 + 1));
+}
+
 static void test_redeem(const char *data, aw_store *s, aw_store *other)
 {
     aw_invite inv = make_invite("erin", 0xe8, T0, 100);
@@ -730,6 +767,7 @@ int main(void)
     CHECK_OK(aw_store_open(data, &other));
     if (s != NULL && other != NULL) {
         test_add_get_list_revoke(data, s);
+        test_issue(s);
         test_redeem(data, s, other);
         test_rotation(data, s, other);
         test_rotation_list(s);

@@ -10,9 +10,10 @@
  * Vocabulary of stopped_by and expected: a reason the gateway counts a refusal under
  * (aw_result_name: "digest_mismatch", "replay", "channel_binding", ...), "client:<reason>"
  * when the client refused an answer ("client:signature_invalid"), "tls:<what>" when TLS
- * itself refused ("tls:handshake", "tls:certificate"), "enroll:<reason>" for enrollment,
- * and a few names for defences that are properties rather than checks ("keys_not_on_wire",
- * "unsigned_ignored"). */
+ * itself refused ("tls:handshake", "tls:certificate"), "enroll:<reason>" when the gateway
+ * refused an enrollment frame, "enroll:client:<reason>" when the enrollment client refused
+ * the server's (or what claimed to be the server's), and a few names for defences that are
+ * properties rather than checks ("keys_not_on_wire", "unsigned_ignored"). */
 #ifndef AUTHWIRE_ATTACK_H
 #define AUTHWIRE_ATTACK_H
 
@@ -58,6 +59,7 @@ typedef aw_result (*aw_attack_run_fn)(aw_attack_ctx *ctx, aw_attack_result *out)
 #define AW_ATTACK_NEEDS_CHALLENGE     (1u << 3) /* ... in challenge mode */
 #define AW_ATTACK_NEEDS_RESTART       (1u << 4) /* --restart-cmd: how to restart the gateway */
 #define AW_ATTACK_NEEDS_VICTIM        (1u << 5) /* another user's name (--victim, or --data) */
+#define AW_ATTACK_NEEDS_DATA          (1u << 6) /* --data: invites of the local gateway's store */
 #define AW_ATTACK_NEEDS_MTLS          (1u << 7) /* an mTLS target (--cert: the user's certificate) */
 #define AW_ATTACK_NEEDS_ATTACKER_CERT (1u << 8) /* a certificate of the attacker's own */
 
@@ -149,6 +151,7 @@ const aw_credentials *aw_attack_cred(const aw_attack_ctx *ctx);
 const char *aw_attack_cred_path(const aw_attack_ctx *ctx); /* its file (state: PATH.state) */
 bool aw_attack_tls(const aw_attack_ctx *ctx);              /* the target is https */
 const char *aw_attack_victim(const aw_attack_ctx *ctx);    /* another user, or NULL */
+const char *aw_attack_data_dir(const aw_attack_ctx *ctx);  /* --data DIR, or NULL */
 const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx);
 /* How long an attack may wait for one of the gateway's deadlines, in milliseconds. */
 int aw_attack_patience_ms(const aw_attack_ctx *ctx);
@@ -236,6 +239,12 @@ typedef struct aw_attack_call {
 } aw_attack_call;
 
 aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call);
+
+/* For a client of the user's other than aw_attack_send (the enrollment client): the URL of
+ * path through the man in the middle when one runs (its own address) into url,
+ * and returns the CA file that client must trust there: the rogue CA when the man in the
+ * middle intercepts TLS, else the gateway's (NULL over plain HTTP). */
+const char *aw_attack_client_url(aw_attack_ctx *ctx, const char *path, char *url, size_t cap);
 void aw_attack_call_free(aw_attack_call *call);
 
 /* The attacker's own connection: req to the gateway, one answer back (aw_wire_exchange). */

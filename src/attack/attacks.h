@@ -18,6 +18,7 @@ extern const aw_attack_family aw_attacks_tamper;
 extern const aw_attack_family aw_attacks_replay;
 extern const aw_attack_family aw_attacks_response;
 extern const aw_attack_family aw_attacks_transport;
+extern const aw_attack_family aw_attacks_enroll;
 
 /* The expected defence of a replay for each target (see aw_attack.expected). */
 #define AW_EXPECT_REPLAY                                                                           \
@@ -88,12 +89,45 @@ aw_result aw_attack_replay_captured(aw_attack_ctx *ctx, aw_attack_result *out) A
  * false) or an answer, signed (or answering a signed request) when want_signed. NULL when
  * none; the caller frees. */
 uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed, size_t *len);
+/* The same for the first record (parsed into m) that match(m, arg) accepts. */
+typedef bool (*aw_attack_capture_fn)(const aw_pmsg *m, void *arg);
+uint8_t *aw_attack_captured_if(aw_attack_ctx *ctx, aw_attack_capture_fn match, void *arg,
+                               size_t *len);
 
 /* The first answer the row's proxy received and did not pass on (the answer to a duplicate
  * it sent itself), waiting up to wait_ms for it: its status (0 when none came) and
  * Authwire-Error. */
 void aw_attack_unpassed_answer(aw_attack_ctx *ctx, int wait_ms, int *status, char *error,
                                size_t cap);
+
+/* Passive capture (secrets.c): the forms of secrets an observer would look for. */
+typedef struct aw_secret_forms {
+    size_t n;
+    struct {
+        char what[48];
+        uint8_t bytes[256];
+        size_t len;
+    } form[24];
+} aw_secret_forms;
+
+/* Adds bytes as one form (16 to 256 bytes; shorter ones would match by chance: ignored). */
+void aw_secret_forms_add(aw_secret_forms *s, const char *what, const uint8_t *bytes, size_t len);
+/* Adds key raw, in base64, base64url (both without their last group) and hex, named
+ * "name (raw)" and so on. */
+void aw_secret_forms_encodings(aw_secret_forms *s, const char *name, const uint8_t *key,
+                               size_t len);
+/* The name of the first form found in data, or NULL. */
+const char *aw_secret_forms_find(const aw_secret_forms *s, const uint8_t *data, size_t len);
+
+/* What a search of the row's capture found. */
+typedef struct aw_capture_scan {
+    size_t messages, bytes; /* searched */
+    char found[48];         /* the first form found ("" when none) */
+    bool truncated;         /* the capture filled up: later traffic was not recorded */
+} aw_capture_scan;
+
+/* Searches every record of the row's proxy, both directions, as received and as passed on. */
+void aw_attack_scan_capture(aw_attack_ctx *ctx, const aw_secret_forms *s, aw_capture_scan *out);
 
 /* The status and Authwire-Error of a raw answer (aw_wire_answer) or message. */
 void aw_answer_of(const uint8_t *raw, size_t len, int *status, char *error, size_t cap);

@@ -11,7 +11,7 @@
 
 static const aw_attack_family *const families[] = {
     &aw_attacks_passive,  &aw_attacks_tamper,    &aw_attacks_replay,
-    &aw_attacks_response, &aw_attacks_transport,
+    &aw_attacks_response, &aw_attacks_transport, &aw_attacks_enroll,
 };
 
 const aw_attack *aw_attack_catalogue(size_t *count)
@@ -243,7 +243,8 @@ bool aw_sig_param_set(aw_pmsg *m, const char *name, const char *value)
     return ok;
 }
 
-uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed, size_t *len)
+uint8_t *aw_attack_captured_if(aw_attack_ctx *ctx, aw_attack_capture_fn match, void *arg,
+                               size_t *len)
 {
     aw_proxy *p = aw_attack_proxy(ctx);
     size_t n = p != NULL ? aw_proxy_record_count(p) : 0;
@@ -252,18 +253,11 @@ uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed,
         if (aw_proxy_record_get(p, i, &rec) != AW_OK) {
             continue;
         }
-        aw_pmsg m;
-        bool match = false;
-        if (rec.http && rec.response == response &&
-            aw_pmsg_parse((aw_span){rec.data, rec.len}, &m) == AW_OK) {
-            /* An answer to a signed request is itself signed and bound: Signature-Input
-             * covering "signature";req. */
-            const char *si = aw_pmsg_get(&m, "signature-input");
-            bool bound = si != NULL && strstr(si, "\"signature\";req") != NULL;
-            match = !want_signed || (response ? bound : aw_pmsg_signed(&m));
-            aw_pmsg_free(&m);
-        }
-        if (match) {
+        aw_pmsg m = {0};
+        bool found =
+            rec.http && aw_pmsg_parse((aw_span){rec.data, rec.len}, &m) == AW_OK && match(&m, arg);
+        aw_pmsg_free(&m);
+        if (found) {
             uint8_t *data = rec.data;
             *len = rec.len;
             rec.data = NULL;
@@ -273,6 +267,29 @@ uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed,
         aw_proxy_record_free(&rec);
     }
     return NULL;
+}
+
+typedef struct signed_match {
+    bool response, want_signed;
+} signed_match;
+
+static bool is_signed_match(const aw_pmsg *m, void *arg)
+{
+    const signed_match *want = arg;
+    if (m->response != want->response) {
+        return false;
+    }
+    /* An answer to a signed request is itself signed and bound: Signature-Input covering
+     * "signature";req. */
+    const char *si = aw_pmsg_get(m, "signature-input");
+    bool bound = si != NULL && strstr(si, "\"signature\";req") != NULL;
+    return !want->want_signed || (m->response ? bound : aw_pmsg_signed(m));
+}
+
+uint8_t *aw_attack_captured(aw_attack_ctx *ctx, bool response, bool want_signed, size_t *len)
+{
+    signed_match want = {response, want_signed};
+    return aw_attack_captured_if(ctx, is_signed_match, &want, len);
 }
 
 void aw_answer_of(const uint8_t *raw, size_t len, int *status, char *error, size_t cap)

@@ -221,6 +221,11 @@ const char *aw_attack_victim(const aw_attack_ctx *ctx)
     return ctx->cfg->victim;
 }
 
+const char *aw_attack_data_dir(const aw_attack_ctx *ctx)
+{
+    return ctx->cfg->data_dir;
+}
+
 const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx)
 {
     return &ctx->gateway;
@@ -403,6 +408,39 @@ aw_attack_edit *aw_attack_mitm_edit_as(aw_attack_ctx *ctx, aw_attack_identity id
     return e;
 }
 
+/* The URL of path for a client of the user's that has no --connect-to (the enrollment
+ * client): the man in the middle's own address when one runs. Enrollment signs no authority,
+ * so addressing it does not change what is tried. */
+static void client_url(const aw_attack_ctx *ctx, const char *path, char *url, size_t cap)
+{
+    if (ctx->proxy != NULL) {
+        snprintf(url, cap, "%s://127.0.0.1:%d%s", ctx->gateway.tls ? "https" : "http",
+                 ctx->proxy_port, path);
+    } else {
+        snprintf(url, cap, "%s%s", ctx->base_url, path);
+    }
+}
+
+/* Whether the user's client meets the rogue CA's leaf, and is told to trust it. */
+static bool client_intercepted(const aw_attack_ctx *ctx)
+{
+    return ctx->proxy != NULL && ctx->gateway.tls && ctx->proxy_tls == AW_ATTACK_TLS_INTERCEPT;
+}
+
+const char *aw_attack_client_url(aw_attack_ctx *ctx, const char *path, char *url, size_t cap)
+{
+    client_url(ctx, path, url, cap);
+    if (client_intercepted(ctx)) {
+        return ctx->rogue_ca; /* the attacker's CA is trusted: TLS alone stops nothing */
+    }
+    if (!ctx->gateway.tls) {
+        return NULL;
+    }
+    return ctx->cfg->cacert != NULL     ? ctx->cfg->cacert
+           : ctx->gateway_ca[0] != '\0' ? ctx->gateway_ca
+                                        : NULL;
+}
+
 aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
 {
     memset(&call->resp, 0, sizeof(call->resp));
@@ -436,7 +474,7 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
         snprintf(type, sizeof(type), "Content-Type: %s", call->content_type);
         rq.n_fields = 1;
     }
-    if (ctx->proxy != NULL && ctx->gateway.tls && ctx->proxy_tls == AW_ATTACK_TLS_INTERCEPT) {
+    if (client_intercepted(ctx)) {
         rq.cacert = ctx->rogue_ca; /* the attacker's CA is trusted: TLS alone stops nothing */
     }
     call->result =
@@ -753,6 +791,9 @@ static const char *skip_reason(const aw_attack_ctx *ctx, const aw_attack *a, cha
     }
     if ((a->needs & AW_ATTACK_NEEDS_RESTART) && ctx->cfg->restart_cmd == NULL) {
         return "needs --restart-cmd CMD to restart the gateway";
+    }
+    if ((a->needs & AW_ATTACK_NEEDS_DATA) && ctx->cfg->data_dir == NULL) {
+        return "needs --data DIR to issue invites";
     }
     return NULL;
 }

@@ -27,6 +27,17 @@ void aw_attack_report_print(const aw_attack_report *r, FILE *out)
 {
     fprintf(out, "authwire attack: %zu attacks on %s as %s (%s mode)\n\n", r->n_rows, r->target,
             r->user, r->mode);
+    /* Columns as wide as the longest id and verdict, so that the table stays aligned. */
+    int id_w = 28, outcome_w = 34;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const aw_attack_row *row = &r->rows[i];
+        int id_len = (int)strlen(row->attack->id);
+        int verdict_len = 11 + (int)strlen(row->result.stopped_by); /* "BLOCKED by " */
+        id_w = id_len > id_w ? id_len : id_w;
+        if (!row->skipped && row->as_expected && verdict_len > outcome_w && verdict_len <= 48) {
+            outcome_w = verdict_len;
+        }
+    }
     for (size_t i = 0; i < r->n_rows; i++) {
         const aw_attack_row *row = &r->rows[i];
         const aw_attack_result *res = &row->result;
@@ -43,15 +54,16 @@ void aw_attack_report_print(const aw_attack_report *r, FILE *out)
             snprintf(outcome, sizeof(outcome), "BLOCKED by %s (expected %s)",
                      res->stopped_by[0] != '\0' ? res->stopped_by : "?", row->expected);
         }
-        fprintf(out, "%-28s %-34s %s\n", row->attack->id, outcome, row->attack->description);
+        fprintf(out, "%-*s %-*s %s\n", id_w, row->attack->id, outcome_w, outcome,
+                row->attack->description);
         if (row->skipped) {
-            fprintf(out, "%-28s because %s\n", "", res->detail);
+            fprintf(out, "%-*s because %s\n", id_w, "", res->detail);
             continue;
         }
         if (res->outcome != AW_ATTACK_BLOCKED || !row->as_expected) {
-            fprintf(out, "%-28s what happened: %s\n", "", res->detail);
+            fprintf(out, "%-*s what happened: %s\n", id_w, "", res->detail);
         }
-        fprintf(out, "%-28s observer: %s\n", "", res->observed);
+        fprintf(out, "%-*s observer: %s\n", id_w, "", res->observed);
     }
     fprintf(out,
             "\n%zu attacks: %zu blocked (%zu by the expected defence), %zu succeeded, %zu "

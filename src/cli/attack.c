@@ -42,7 +42,8 @@ static const char attack_help[] =
     "  --json FILE          also write the report as JSON (a list of rows)\n"
     "  --list               list the catalogue and exit\n"
     "  --data DIR           the local gateway's data directory: a victim for the insider\n"
-    "                       rows is picked from its users\n"
+    "                       rows is picked from its users, and the enrollment rows make\n"
+    "                       their invites there (attack-enroll-*; revoked when done)\n"
     "  --victim NAME        another user of the gateway, for the insider rows\n"
     "  --slow-timeout SECS  how long slow-request waits for the gateway's deadline (15)\n"
     "  --window SECS        the gateway's --skew + --max-age: replay-after-window waits\n"
@@ -111,10 +112,15 @@ static const char *needs_text(unsigned needs, char *buf, size_t cap)
         unsigned flag;
         const char *name;
     } names[] = {
-        {AW_ATTACK_NEEDS_TLS, "tls"},           {AW_ATTACK_NEEDS_TIMESTAMP, "timestamp"},
-        {AW_ATTACK_NEEDS_SEQUENCE, "sequence"}, {AW_ATTACK_NEEDS_CHALLENGE, "challenge"},
-        {AW_ATTACK_NEEDS_RESTART, "restart"},   {AW_ATTACK_NEEDS_VICTIM, "victim"},
-        {AW_ATTACK_NEEDS_MTLS, "mtls"},         {AW_ATTACK_NEEDS_ATTACKER_CERT, "attacker-cert"},
+        {AW_ATTACK_NEEDS_TLS, "tls"},
+        {AW_ATTACK_NEEDS_TIMESTAMP, "timestamp"},
+        {AW_ATTACK_NEEDS_SEQUENCE, "sequence"},
+        {AW_ATTACK_NEEDS_CHALLENGE, "challenge"},
+        {AW_ATTACK_NEEDS_RESTART, "restart"},
+        {AW_ATTACK_NEEDS_VICTIM, "victim"},
+        {AW_ATTACK_NEEDS_DATA, "data"},
+        {AW_ATTACK_NEEDS_MTLS, "mtls"},
+        {AW_ATTACK_NEEDS_ATTACKER_CERT, "attacker-cert"},
     };
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -130,10 +136,10 @@ static void list_catalogue(void)
 {
     size_t n;
     const aw_attack *cat = aw_attack_catalogue(&n);
-    printf("%-28s %-20s %s\n", "id", "needs", "what is tried / expected defence");
+    printf("%-32s %-20s %s\n", "id", "needs", "what is tried / expected defence");
     for (size_t i = 0; i < n; i++) {
         char needs[96];
-        printf("%-28s %-20s %s\n%-49s expected: %s\n", cat[i].id,
+        printf("%-32s %-20s %s\n%-53s expected: %s\n", cat[i].id,
                needs_text(cat[i].needs, needs, sizeof(needs)), cat[i].description, "",
                cat[i].expected);
     }

@@ -314,18 +314,23 @@ uint8_t *cli_read_data_file(const char *cmd, const char *data_dir, const char *f
 
 int cli_read_enroll_key(const char *cmd, const char *data_dir, uint8_t pub[32])
 {
-    size_t len = 0;
-    uint8_t *pem = cli_read_data_file(cmd, data_dir, AW_DATA_X25519_KEY, true, &len);
-    if (pem == NULL) {
-        return -1;
+    char path[4096];
+    aw_result r = aw_data_enroll_key(data_dir, pub);
+    if (r == AW_OK) {
+        return 0;
     }
-    aw_result r = aw_x25519_public_from_pem((const char *)pem, len, pub);
-    aw_file_free(pem, len);
-    if (r != AW_OK) {
-        cli_error(cmd, "%s/" AW_DATA_X25519_KEY " is not an X25519 key", data_dir);
-        return -1;
+    if (aw_data_path(data_dir, AW_DATA_X25519_KEY, path, sizeof(path)) != AW_OK) {
+        cli_error(cmd, "path too long: %s", data_dir);
+    } else if (r == AW_E_FORBIDDEN) {
+        cli_error(cmd, "%s may be read by group or others; refusing to use it (chmod 600 it)",
+                  path);
+    } else if (r == AW_E_KEY_INVALID) {
+        cli_error(cmd, "%s is not an X25519 key", path);
+    } else {
+        cli_error(cmd, "cannot read %s: %s", path,
+                  r == AW_E_IO || r == AW_E_NOT_FOUND ? strerror(errno) : aw_result_reason(r));
     }
-    return 0;
+    return -1;
 }
 
 const char *cli_format_time(int64_t t, char *buf, size_t cap)

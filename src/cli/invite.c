@@ -355,33 +355,6 @@ static int print_invite_json(const aw_invite *inv, const uint8_t fp[AW_ENROLL_FP
     return 0;
 }
 
-/* Draws the invite's id and secret, derives the PSK and encodes the token into text. The
- * secret never leaves this function. */
-static int make_invite(const invite_opts *o, const uint8_t fp[AW_ENROLL_FP_LEN], aw_invite *inv,
-                       char text[AW_ENROLL_TOKEN_TEXT])
-{
-    aw_enroll_token token;
-    int rc = -1;
-
-    memset(&token, 0, sizeof(token));
-    if (aw_random(inv->id, sizeof(inv->id)) != AW_OK ||
-        aw_random(token.secret, sizeof(token.secret)) != AW_OK) {
-        cli_error(o->cmd, "no randomness for the invite");
-        goto out;
-    }
-    memcpy(token.invite_id, inv->id, sizeof(inv->id));
-    memcpy(token.fingerprint, fp, AW_ENROLL_FP_LEN);
-    if (aw_enroll_invite_psk(inv->id, token.secret, inv->psk) != AW_OK ||
-        aw_enroll_token_encode(&token, text) != AW_OK) {
-        cli_error(o->cmd, "cannot derive the invite's key or token");
-        goto out;
-    }
-    rc = 0;
-out:
-    aw_wipe(&token, sizeof(token));
-    return rc;
-}
-
 static int invite_add(const invite_opts *o)
 {
     aw_store *s = NULL;
@@ -405,17 +378,13 @@ static int invite_add(const invite_opts *o)
     inv.mode = o->mode;
     inv.created_at = (int64_t)time(NULL);
     inv.expires_at = inv.created_at + o->ttl;
-    if (make_invite(o, fp, &inv, text) != 0) {
-        goto out;
-    }
-    r = aw_store_invite_add(s, &inv);
-    aw_invite_wipe(&inv); /* the PSK is sealed in the store now, or nowhere */
+    r = aw_store_invite_issue(s, &inv, fp, text); /* the PSK is sealed in the store, or nowhere */
     if (r == AW_E_EXISTS) {
         explain_exists(o, s, inv.created_at);
         goto out;
     }
     if (r != AW_OK) {
-        cli_error(o->cmd, "cannot store the invite: %s%s%s", aw_result_reason(r),
+        cli_error(o->cmd, "cannot make the invite: %s%s%s", aw_result_reason(r),
                   r == AW_E_STORE ? ": " : "", r == AW_E_STORE ? aw_store_last_error(s) : "");
         goto out;
     }

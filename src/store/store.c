@@ -734,6 +734,35 @@ aw_result aw_store_invite_add(aw_store *s, const aw_invite *inv)
     return s->ops->invite_insert(s->backend, &row);
 }
 
+aw_result aw_store_invite_issue(aw_store *s, aw_invite *inv, const uint8_t fp[AW_ENROLL_FP_LEN],
+                                char text[AW_ENROLL_TOKEN_TEXT])
+{
+    aw_enroll_token token;
+    AW_ENSURE(s != NULL && inv != NULL && fp != NULL && text != NULL, AW_E_INVALID_ARG);
+    memset(&token, 0, sizeof(token));
+    aw_result r = aw_random(inv->id, sizeof(inv->id));
+    if (r == AW_OK) {
+        r = aw_random(token.secret, sizeof(token.secret));
+    }
+    if (r == AW_OK) {
+        memcpy(token.invite_id, inv->id, sizeof(inv->id));
+        memcpy(token.fingerprint, fp, AW_ENROLL_FP_LEN);
+        r = aw_enroll_invite_psk(inv->id, token.secret, inv->psk);
+    }
+    if (r == AW_OK) {
+        r = aw_enroll_token_encode(&token, text);
+    }
+    aw_wipe(&token, sizeof(token));
+    if (r == AW_OK) {
+        r = aw_store_invite_add(s, inv);
+    }
+    aw_invite_wipe(inv); /* the PSK is sealed in the store now, or nowhere */
+    if (r != AW_OK) {
+        aw_wipe(text, AW_ENROLL_TOKEN_TEXT);
+    }
+    return r;
+}
+
 /* Row to invite without the PSK; AW_E_CORRUPT for values no authwire wrote. */
 static aw_result row_to_invite(aw_store *s, const aw_store_invite_row *row, aw_invite *out)
 {

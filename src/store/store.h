@@ -162,6 +162,16 @@ void aw_invite_wipe(aw_invite *inv);
  * that name is still pending at inv->created_at. Durable against a power loss on return. */
 aw_result aw_store_invite_add(aw_store *s, const aw_invite *inv) AW_MUST_CHECK;
 
+/* Issues an invite, as `authwire invite NAME` does: draws inv->id and a 256-bit secret,
+ * derives the PSK (aw_enroll_invite_psk), stores the invite as aw_store_invite_add (inv:
+ * name, alg, mode, created_at and expires_at set by the caller) and writes the token (id,
+ * secret and fp, the fingerprint of the server's enrollment key: aw_data_enroll_key) into
+ * text. The secret exists nowhere else: the caller hands text over and wipes it. inv->psk is
+ * wiped on return. On failure text is all zero. AW_E_CRYPTO (no randomness) and the errors
+ * of aw_store_invite_add. */
+aw_result aw_store_invite_issue(aw_store *s, aw_invite *inv, const uint8_t fp[AW_ENROLL_FP_LEN],
+                                char text[AW_ENROLL_TOKEN_TEXT]) AW_MUST_CHECK;
+
 /* Reads an invite into *out, PSK unsealed while the invite is unused and unrevoked (all zero
  * after). AW_E_INVITE_UNKNOWN; AW_E_CORRUPT when the PSK does not unseal (another master key,
  * or the row was altered). Wipe out with aw_invite_wipe. */

@@ -239,3 +239,15 @@ aw_result aw_data_path(const char *dir, const char *file, char *out, size_t cap)
     n = snprintf(out, cap, "%s/%s", dir, file);
     return n >= 0 && (size_t)n < cap ? AW_OK : AW_E_BUFFER_TOO_SMALL;
 }
+
+aw_result aw_data_enroll_key(const char *dir, uint8_t pub[AW_X25519_PUBLIC_LEN])
+{
+    char path[4096];
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    AW_GUARD(aw_data_path(dir, AW_DATA_X25519_KEY, path, sizeof(path)));
+    AW_GUARD(aw_file_read(path, 1u << 20, AW_FILE_PRIVATE, &pem, &len));
+    aw_result r = aw_x25519_public_from_pem((const char *)pem, len, pub);
+    aw_file_free(pem, len);
+    return r;
+}
