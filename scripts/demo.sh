@@ -247,18 +247,27 @@ attack() { # attack DESCRIPTION -- authwire attack args...: prints the table, wa
     fi
 }
 say "Mallory sits between alice's own client and the gateway: a relay, an HTTP-aware proxy and a TLS interceptor with a rogue CA; bob is the victim of the insider rows"
+# attack() wants exit 0 (nothing succeeded); the report must also show each block by the
+# defence the catalogue names.
 attack "every attack blocked by the defence the catalogue names, or skipped for a reason" -- \
     --credentials alice.json --data data --slow-timeout 5 --window 15 \
     --restart-cmd "bash restart-gateway.sh" --json attack-report.json
+expect ok "each blocked row stopped by the defence the catalogue names" -- \
+    jq -e 'all(.[]; .outcome == "skipped" or (.outcome == "blocked" and .as_expected))' attack-report.json
 say "The seed design (one shared key, each user's key = HMAC(shared key, a nonce sent in the clear)) against its own insider, and authwire against the same"
 attack "the seed design falls to an insider, authwire does not" -- --profile seed
 
 say "Stopping authwired (SIGTERM: requests in flight finish)"
-gateway_pid=$(cat gateway.pid) # replay-after-restart started a new one
-kill -TERM "$gateway_pid"
-for _ in $(seq 200); do kill -0 "$gateway_pid" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$gateway_pid" 2>/dev/null || echo "  stopped"
+if [[ $(cat gateway.pid) == "$gateway_pid" ]]; then # our own child: wait for it
+    kill -TERM "$gateway_pid"; wait "$gateway_pid" && echo "  stopped cleanly"
+else # replay-after-restart started a new one, not our child
+    gateway_pid=$(cat gateway.pid)
+    kill -TERM "$gateway_pid"
+    for _ in $(seq 200); do kill -0 "$gateway_pid" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$gateway_pid" 2>/dev/null || echo "  stopped"
+fi
 gateway_pid=
+: >gateway.pid
 
 echo
 if ((failures > 0)); then

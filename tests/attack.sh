@@ -110,6 +110,7 @@ run_catalogue mina timestamp mtls --cert "$work/mina.crt" --key "$work/mina.key"
 
 # What each mode must show.
 row() { jq -r --arg id "$2" '.[] | select(.id == $id) | "\(.outcome) \(.stopped_by)"' "$work/$1.report.json"; }
+detail() { jq -r --arg id "$2" '.[] | select(.id == $id) | .detail' "$work/$1.report.json"; }
 [[ $(row tess replay-now) == "blocked replay" ]] && ok || bad "tess replay-now: $(row tess replay-now)"
 [[ $(row sean replay-now) == "blocked seq_replay" ]] && ok || bad "sean replay-now: $(row sean replay-now)"
 [[ $(row chloe replay-now) == "blocked challenge_invalid" ]] && ok || bad "chloe replay-now: $(row chloe replay-now)"
@@ -122,7 +123,19 @@ jq -e '.[] | select(.id == "replay-after-window") | .detail | test("replayed (1[
 [[ $(row chloe replay-after-restart) == "blocked challenge_invalid" ]] && ok || bad "chloe replay-after-restart: $(row chloe replay-after-restart)"
 [[ $(row tilda replay-after-restart) == "blocked channel_binding" ]] && ok || bad "tilda replay-after-restart: $(row tilda replay-after-restart)"
 # Each of those restarts was real: the gateway's pid changed (kill -9, started again).
-[[ $(cat "$work/plain.pid") != "$pid_plain" && $(cat "$work/tls.pid") != "$pid_tls" ]] && ok || bad "the gateways were not restarted"
+[[ $(cat "$work/plain.pid") != "$pid_plain" && $(cat "$work/tls.pid") != "$pid_tls" && $(cat "$work/mtls.pid") != "$pid_mtls" ]] &&
+    ok || bad "the gateways were not restarted"
+for u in tess sean chloe edna tilda mina; do
+    jq -e '.[] | select(.id == "replay-after-restart") | .detail | test("^restarted: process_start_time_seconds [0-9.]+ -> [0-9.]+;")' \
+        "$work/$u.report.json" >/dev/null && ok || bad "$u replay-after-restart: the restart was not checked: $(detail $u replay-after-restart)"
+done
+# A restart command that restarts nothing: the row cannot claim a block it did not see.
+rc=0
+"$aw" attack --credentials "$work/sean.json" --only replay-after-restart --restart-cmd true \
+    --json "$work/noop.json" >"$work/noop.out" 2>&1 || rc=$?
+[[ $rc -eq 1 && $(jq -r '.[0].outcome' "$work/noop.json") == error ]] &&
+    jq -e '.[0].detail | test("was not restarted")' "$work/noop.json" >/dev/null && ok ||
+    bad "replay-after-restart with a no-op restart: exit $rc: $(cat "$work/noop.out")"
 [[ $(row tess credential-relay) == "blocked forbidden" ]] && ok || bad "tess credential-relay: $(row tess credential-relay)"
 [[ $(row tilda credential-relay) == "blocked channel_binding" ]] && ok || bad "tilda credential-relay: $(row tilda credential-relay)"
 [[ $(row mina mtls-no-client-cert) == "blocked tls:client_certificate" ]] && ok || bad "mina mtls-no-client-cert: $(row mina mtls-no-client-cert)"
@@ -160,7 +173,6 @@ enroll_expected=(
     "enroll-tamper-confirm enroll:handshake_failed"
     "enroll-replay-hello enroll:replay"
 )
-detail() { jq -r --arg id "$2" '.[] | select(.id == $id) | .detail' "$work/$1.report.json"; }
 for u in tess sean chloe edna tilda mina; do
     for e in "${enroll_expected[@]}"; do
         id=${e%% *}

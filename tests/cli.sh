@@ -106,7 +106,8 @@ demo_has() { # demo_has PATTERN DESCRIPTION: in what the demo printed
     if grep -q -- "$1" "$work/out"; then pass=$((pass + 1)); else
         fail=$((fail + 1)); echo "FAIL: the demo lacks $2 ('$1'):"; tail -n 40 "$work/out"; fi
 }
-demo_has '^  [0-9]* attacks: [0-9]* blocked .* 0 succeeded, [0-9]* skipped, 0 errors$' "the catalogue's summary"
+demo_has '^  [0-9]* attacks: \([0-9]*\) blocked (\1 by the expected defence), 0 succeeded, [0-9]* skipped, 0 errors$' "the catalogue's summary (every block by the expected defence)"
+demo_has '^  replay-after-restart  *BLOCKED by ' "the restart row ran in the demo"
 demo_has '^  tamper-body  *BLOCKED by digest_mismatch' "the catalogue's table"
 demo_has '^    seed-insider-forgery  *SUCCEEDED' "the seed profile's seed row"
 demo_has '^    authwire-insider-forgery  *BLOCKED' "the seed profile's authwire row"

@@ -283,6 +283,10 @@ kill -0 "$pid_plain" 2>/dev/null && kill -0 "$pid_tls" 2>/dev/null && ok || bad 
 curl -s "http://127.0.0.1:$plain_port/metrics" >"$work/metrics"
 grep -q 'authwire_requests_total{outcome="rejected",reason="replay"}' "$work/metrics" && ok || bad "metrics by reason"
 grep -q 'authwire_request_duration_seconds_bucket{le="+Inf"}' "$work/metrics" && ok || bad "latency histogram"
+started=$(awk '$1 == "process_start_time_seconds" {print $2}' "$work/metrics")
+now=$(date +%s)
+[[ $started =~ ^[0-9]+\.[0-9]{6}$ ]] && ((${started%.*} <= now && ${started%.*} > now - 600)) && ok ||
+    bad "process_start_time_seconds: '$started' (now $now)"
 
 # ---- kill -9 under load, then restart -----------------------------------------------------
 template GET /api/balance | sign_as "$work/pete.key" pete >"$work/before.http"

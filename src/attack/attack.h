@@ -157,9 +157,12 @@ const aw_endpoint *aw_attack_gateway(const aw_attack_ctx *ctx);
 int aw_attack_patience_ms(const aw_attack_ctx *ctx);
 /* The gateway's replay window (skew + max-age), in seconds. */
 int aw_attack_window_s(const aw_attack_ctx *ctx);
-/* Restarts the gateway with the configured command and waits (up to 30 s) until it accepts
- * connections again. AW_E_IO with a reason in why when the command fails or the gateway does
- * not come back. */
+/* Restarts the gateway with the configured command: stops the row's man in the middle first
+ * (take what it captured before), runs the command, waits (up to 30 s) until the gateway
+ * accepts connections again, and checks that its process_start_time_seconds (/metrics)
+ * changed. AW_OK with what was checked in why ("restarted: ...", or "not verified: ..." when
+ * the gateway shows no /metrics); AW_E_IO with the reason when the command fails or hangs,
+ * the gateway does not come back, or it was not restarted. */
 aw_result aw_attack_restart(aw_attack_ctx *ctx, char *why, size_t why_cap) AW_MUST_CHECK;
 /* A progress line (long waits), on the configured stream. */
 void aw_attack_progress(aw_attack_ctx *ctx, const char *fmt, ...)

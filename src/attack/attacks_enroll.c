@@ -289,7 +289,8 @@ static aw_result row_begin(aw_attack_ctx *ctx, enroll_row *row, enroll_edit edit
 
 /* Redeems the row's token with the real client through the man in the middle. sends: how
  * often a frame without an answer goes out (the client's retry). AW_OK when the run was
- * made (row->outcome says how it went). */
+ * made (row->outcome says how it went); otherwise why it could not be (a token or key the
+ * harness itself could not use). */
 static aw_result row_enroll(enroll_row *row, int sends, aw_attack_result *out)
 {
     char url[512];
@@ -401,7 +402,11 @@ static void row_end(enroll_row *row, aw_attack_result *out)
         if (r == AW_OK && v.user_active) {
             r = aw_store_user_revoke(row->store, row->inv.name, now);
         }
-        if (r != AW_OK) {
+        if (r != AW_OK && out->outcome == AW_ATTACK_SUCCEEDED) {
+            /* The verdict stands; the leftover is said after it. */
+            aw_attack_detail_append(out, "; cannot revoke the invite or user %s: %s", row->inv.name,
+                                    aw_result_reason(r));
+        } else if (r != AW_OK) {
             aw_attack_set(out, AW_ATTACK_ERROR, NULL, "cannot revoke the invite or user %s: %s",
                           row->inv.name, aw_result_reason(r));
         }

@@ -89,6 +89,15 @@ static aw_result replay_after_window(aw_attack_ctx *ctx, aw_attack_result *out)
     aw_result r = aw_attack_attempt(ctx, req, len, out);
     free(req);
     AW_GUARD(r);
+    if (out->outcome == AW_ATTACK_BLOCKED && strcmp(out->stopped_by, "replay") == 0) {
+        /* Still inside the window: the nonce cache answered, which is not what this row is
+         * about. */
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL,
+                      "replayed %llds after it was signed and refused as a replay: the gateway's "
+                      "window is longer than --window %d",
+                      (long long)age, window);
+        return AW_OK;
+    }
     aw_attack_detail_prepend(out,
                              "replayed %llds after it was signed (window %ds; the nonce cache "
                              "no longer needs to remember it): ",
@@ -107,7 +116,7 @@ static aw_result replay_after_restart(aw_attack_ctx *ctx, aw_attack_result *out)
         return AW_OK;
     }
     aw_attack_progress(ctx, "restarting the gateway (--restart-cmd)");
-    char why[256];
+    char why[160];
     aw_result r = aw_attack_restart(ctx, why, sizeof(why));
     if (r != AW_OK) {
         free(req);
@@ -117,8 +126,8 @@ static aw_result replay_after_restart(aw_attack_ctx *ctx, aw_attack_result *out)
     r = aw_attack_attempt(ctx, req, len, out);
     free(req);
     AW_GUARD(r);
-    aw_attack_detail_prepend(out, "the gateway restarted (its replay cache gone), then the "
-                                  "captured request was replayed: ");
+    aw_attack_detail_prepend(out, "%s; the captured request replayed: ", why);
+    aw_attack_observe(out, "POST %s, signed, captured before the restart", AW_PATH_NOTES);
     return AW_OK;
 }
 

@@ -79,10 +79,6 @@ static aw_result tls_intercept(aw_attack_ctx *ctx, aw_attack_result *out)
     return AW_OK;
 }
 
-/* The credential relay of the MITM article: the user was sent to the attacker's look-alike
- * of the API (its own address and, over https, a certificate for its own name), signs for
- * it, and the attacker relays the request unchanged to the real gateway on its own
- * connection, to be served as the user. */
 /* The user's signed POST relayed unchanged by a man in the middle whose connections to the
  * gateway present identity's certificate; to_attacker: she addressed the attacker. False
  * (the row an error) when it never reached the gateway. */
@@ -108,6 +104,10 @@ static bool relay_note(aw_attack_ctx *ctx, aw_attack_result *out, aw_attack_iden
     return true;
 }
 
+/* The credential relay of the MITM article: the user was sent to the attacker's look-alike
+ * of the API (its own address; over https a certificate the user trusts), signs for
+ * it, and the attacker relays the request unchanged to the real gateway on its own
+ * connection, to be served as the user. */
 static aw_result credential_relay(aw_attack_ctx *ctx, aw_attack_result *out)
 {
     if (!relay_note(ctx, out, AW_ATTACK_AS_USER, true)) {
@@ -143,10 +143,15 @@ static aw_result mtls_no_client_cert(aw_attack_ctx *ctx, aw_attack_result *out)
     aw_result r = aw_attack_raw_as(ctx, AW_ATTACK_AS_ANONYMOUS, (const uint8_t *)req, (size_t)n,
                                    10000, &without);
     int status = r == AW_OK ? without.status : 0;
+    bool timed_out = r == AW_OK && without.timed_out;
     if (r == AW_OK) {
         aw_wire_answer_free(&without);
     }
-    if (status != 0) {
+    if (timed_out) {
+        /* A refused certificate ends the session at once; silence is something else. */
+        aw_attack_set(out, AW_ATTACK_ERROR, NULL,
+                      "no answer and no refusal within 10 s without a client certificate");
+    } else if (status != 0) {
         aw_attack_set(out, AW_ATTACK_SUCCEEDED, NULL,
                       "the gateway answered a connection without a client certificate (%d)",
                       status);

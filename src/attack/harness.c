@@ -1,3 +1,5 @@
+/* posix_spawn_file_actions_addclosefrom_np (glibc): the restart command inherits no socket. */
+#define _GNU_SOURCE
 /* The harness: sets up what every attack shares (the credential, the gateway's address and
  * CA, a rogue CA, the gateway's counters), runs the catalogue row by row and gives each
  * attack its man in the middle, its client and its verdicts (see attack.h). */
@@ -253,38 +255,106 @@ static bool gateway_listens(const aw_attack_ctx *ctx)
     return up;
 }
 
+/* The gateway's process_start_time_seconds into out ("" when it does not show it). */
+static void gateway_started(const aw_attack_ctx *ctx, char *out, size_t cap)
+{
+    aw_wire_counters c;
+    out[0] = '\0';
+    if (ctx->metrics && aw_wire_counters_read(&ctx->gateway, &c) == AW_OK) {
+        snprintf(out, cap, "%s", c.started);
+    }
+}
+
+/* Runs the restart command: stdout dropped, no descriptor of ours inherited (the gateway it
+ * starts must not hold the harness's sockets), SIGPIPE back to its default. 0 when it
+ * exited 0 within two minutes (else killed); why says otherwise. */
+static int run_restart_cmd(const char *cmd, char *why, size_t why_cap)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+    posix_spawnattr_init(&attr);
+    sigset_t none, pipe;
+    sigemptyset(&none);
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &pipe);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    pid_t pid;
+    int err = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) {
+        snprintf(why, why_cap, "cannot run --restart-cmd: %s", strerror(err));
+        return -1;
+    }
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 2400 && done == 0; i++) { /* 120 s */
+        done = waitpid(pid, &status, WNOHANG);
+        if (done == 0) {
+            struct timespec pause = {0, 50 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        } else if (done < 0 && errno == EINTR) {
+            done = 0;
+        }
+    }
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        (void)waitpid(pid, &status, 0);
+        snprintf(why, why_cap, "--restart-cmd did not return within 120 s (killed)");
+        return -1;
+    }
+    if (done < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(why, why_cap, "--restart-cmd failed (%s %d)",
+                 done < 0            ? "waitpid"
+                 : WIFEXITED(status) ? "exit"
+                                     : "signal",
+                 done < 0            ? errno
+                 : WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : WTERMSIG(status));
+        return -1;
+    }
+    return 0;
+}
+
 aw_result aw_attack_restart(aw_attack_ctx *ctx, char *why, size_t why_cap)
 {
     AW_ENSURE(ctx->cfg->restart_cmd != NULL, AW_E_INVALID_ARG);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    char *argv[] = {"sh", "-c", (char *)ctx->cfg->restart_cmd, NULL};
-    pid_t pid;
-    int err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (err != 0) {
-        snprintf(why, why_cap, "cannot run --restart-cmd: %s", strerror(err));
+    aw_proxy_stop(ctx->proxy);
+    ctx->proxy = NULL;
+    char before[32], after[32];
+    gateway_started(ctx, before, sizeof(before));
+    if (run_restart_cmd(ctx->cfg->restart_cmd, why, why_cap) != 0) {
         return AW_E_IO;
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        snprintf(why, why_cap, "--restart-cmd failed (%s %d)",
-                 WIFEXITED(status) ? "exit" : "signal",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        return AW_E_IO;
-    }
-    for (int i = 0; i < 600; i++) { /* 30 s */
-        if (gateway_listens(ctx)) {
-            return AW_OK;
+    bool up = false;
+    for (int i = 0; i < 600 && !up; i++) { /* 30 s */
+        up = gateway_listens(ctx);
+        if (!up) {
+            struct timespec pause = {0, 50 * 1000 * 1000};
+            nanosleep(&pause, NULL);
         }
-        struct timespec pause = {0, 50 * 1000 * 1000};
-        nanosleep(&pause, NULL);
     }
-    snprintf(why, why_cap, "the gateway did not listen again within 30 s of --restart-cmd");
-    return AW_E_IO;
+    if (!up) {
+        snprintf(why, why_cap, "the gateway did not listen again within 30 s of --restart-cmd");
+        return AW_E_IO;
+    }
+    gateway_started(ctx, after, sizeof(after));
+    if (before[0] == '\0' || after[0] == '\0') {
+        snprintf(why, why_cap, "not verified: the gateway shows no process_start_time_seconds");
+    } else if (strcmp(before, after) == 0) {
+        snprintf(why, why_cap,
+                 "the gateway was not restarted: process_start_time_seconds is still %s", after);
+        return AW_E_IO;
+    } else {
+        snprintf(why, why_cap, "restarted: process_start_time_seconds %s -> %s", before, after);
+    }
+    return AW_OK;
 }
 
 void aw_attack_progress(aw_attack_ctx *ctx, const char *fmt, ...)

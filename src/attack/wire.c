@@ -391,6 +391,16 @@ aw_result aw_wire_counters_read(const aw_endpoint *e, aw_wire_counters *out)
     if (r == AW_OK && a.status != 200) {
         r = AW_E_UNAVAILABLE;
     }
+    static const char started[] = "\nprocess_start_time_seconds ";
+    const char *s = r == AW_OK ? strstr((const char *)a.raw, started) : NULL;
+    if (s != NULL) {
+        s += sizeof(started) - 1;
+        size_t len = strspn(s, "0123456789.");
+        if (len < sizeof(out->started)) {
+            memcpy(out->started, s, len);
+            out->started[len] = '\0';
+        }
+    }
     static const char prefix[] = "authwire_requests_total{outcome=\"";
     const char *p = r == AW_OK ? (const char *)a.raw : NULL;
     while (p != NULL && (p = strstr(p, prefix)) != NULL) {

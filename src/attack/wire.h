@@ -74,6 +74,7 @@ void aw_wire_answer_free(aw_wire_answer *a);
  * outcome "ok" left out. */
 #define AW_WIRE_MAX_REASONS 96
 typedef struct aw_wire_counters {
+    char started[32]; /* process_start_time_seconds as shown ("" when absent) */
     size_t n;
     struct {
         char reason[48];

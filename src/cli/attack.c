@@ -381,7 +381,9 @@ int cli_attack(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (seed && cfg.credentials == NULL &&
-        (cfg.target != NULL || cfg.data_dir != NULL || cfg.victim != NULL || cfg.cacert != NULL)) {
+        (cfg.target != NULL || cfg.data_dir != NULL || cfg.victim != NULL || cfg.cacert != NULL ||
+         cfg.client_cert != NULL || cfg.restart_cmd != NULL || cfg.window_s != 0 ||
+         cfg.slow_timeout_ms != 0)) {
         cli_error(cmd, "--profile seed runs against a live gateway only with --credentials FILE");
         return CLI_EXIT_USAGE;
     }

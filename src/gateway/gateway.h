@@ -40,6 +40,9 @@ typedef struct gw_metrics {
     atomic_uint_fast64_t enroll_by_result[GW_RESULT_SLOTS];
     atomic_uint_fast64_t rotate_by_result[GW_RESULT_SLOTS];
     atomic_uint_fast64_t rotations_promoted; /* a pending key confirmed by its first use */
+    /* When this process started (wall clock, microseconds): process_start_time_seconds, by
+     * which a restart can be told from a gateway that kept running. */
+    int64_t started_us;
 } gw_metrics;
 
 /* ---- shared state ------------------------------------------------------------------- */

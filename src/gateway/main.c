@@ -328,6 +328,9 @@ static void wait_for_restart_guard(const gateway *gw)
 
 static int setup(gateway *gw)
 {
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    gw->metrics.started_us = (int64_t)started.tv_sec * 1000000 + started.tv_nsec / 1000;
     aw_result r = aw_crypto_init();
     if (r != AW_OK) {
         return fail("crypto", r, NULL);

@@ -124,6 +124,11 @@ void gw_metrics_render(gateway *gw, aw_store *store, aw_writer *out)
 {
     gw_metrics *m = &gw->metrics;
     char buf[512];
+    snprintf(buf, sizeof(buf),
+             "# HELP process_start_time_seconds When the gateway process started (Unix time).\n"
+             "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %lld.%06lld\n",
+             (long long)(m->started_us / 1000000), (long long)(m->started_us % 1000000));
+    line(out, buf);
     line(out, "# HELP authwire_requests_total Requests answered, by outcome and reason.\n"
               "# TYPE authwire_requests_total counter\n");
     for (unsigned code = 0; code < GW_RESULT_SLOTS; code++) {
