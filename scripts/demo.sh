@@ -75,15 +75,9 @@ for _ in $(seq 100); do [[ -s port ]] && break; sleep 0.05; done
 [[ -s port ]] || { cat gateway.err; echo "demo: authwired did not start"; exit 1; }
 echo "$gateway_pid" >gateway.pid
 # How part 3 restarts it (authwire attack --restart-cmd): kill -9, as a crash would, then
-# the same gateway on the same port.
-{
-    echo 'pid=$(cat gateway.pid); kill -9 "$pid"'
-    echo 'while [[ $(awk '"'"'/^State:/ {print $2}'"'"' /proc/$pid/status 2>/dev/null) == [RSDT] ]]; do sleep 0.05; done'
-    printf 'rm -f port; %q --listen 127.0.0.1:%s' "$awd" "$(cat port)"
-    printf ' %q' "${gateway_args[@]}"
-    echo ' 2>>gateway.err & echo $! >gateway.pid'
-    echo 'for _ in $(seq 200); do [[ -s port ]] && exit 0; sleep 0.05; done; exit 1'
-} >restart-gateway.sh
+# the same gateway on the same port (scripts/restart-gateway.sh).
+printf -v restart_cmd ' %q' "$root/scripts/restart-gateway.sh" gateway.pid port gateway.err \
+    "$awd" --listen "127.0.0.1:$(cat port)" "${gateway_args[@]}"
 url="https://127.0.0.1:$(cat port)"
 echo "  listening on $url"
 say "Invites: the admin makes a one-time token for alice (HMAC, timestamp) and bob (Ed25519, sequence)"
@@ -251,7 +245,7 @@ say "Mallory sits between alice's own client and the gateway: a relay, an HTTP-a
 # defence the catalogue names.
 attack "every attack blocked by the defence the catalogue names, or skipped for a reason" -- \
     --credentials alice.json --data data --slow-timeout 5 --window 15 \
-    --restart-cmd "bash restart-gateway.sh" --json attack-report.json
+    --restart-cmd "bash$restart_cmd" --json attack-report.json
 expect ok "each blocked row stopped by the defence the catalogue names" -- \
     jq -e 'all(.[]; .outcome == "skipped" or (.outcome == "blocked" and .as_expected))' attack-report.json
 say "The seed design (one shared key, each user's key = HMAC(shared key, a nonce sent in the clear)) against its own insider, and authwire against the same"

@@ -194,7 +194,6 @@ typedef enum aw_attack_identity {
     AW_ATTACK_AS_ATTACKER,  /* the attacker's own (--attacker-cert) */
 } aw_attack_identity;
 
-bool aw_attack_mtls(const aw_attack_ctx *ctx); /* the user has a client certificate */
 /* aw_attack_mitm with the man in the middle's connections to the gateway as identity. */
 aw_result aw_attack_mitm_as(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
                             aw_attack_identity identity, aw_proxy_hook_fn hook,

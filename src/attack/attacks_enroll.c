@@ -325,7 +325,7 @@ static aw_result row_enroll(enroll_row *row, int sends, aw_attack_result *out)
     aw_proxy_lock(p); /* the hook wrote under it: now visible */
     aw_proxy_unlock(p);
     if (r == AW_OK && row->mitm->have_key &&
-        memcmp(row->mitm->server_key, row->enroll_key, sizeof(row->enroll_key)) != 0) {
+        !aw_ct_equal(row->mitm->server_key, row->enroll_key, sizeof(row->enroll_key))) {
         /* The invites of --data DIR are not this gateway's: every row would be meaningless. */
         aw_attack_set(out, AW_ATTACK_ERROR, NULL,
                       "the gateway's enrollment key is not the one in %s: is it its data "

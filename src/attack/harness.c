@@ -385,11 +385,6 @@ static aw_endpoint endpoint_as(const aw_attack_ctx *ctx, aw_attack_identity iden
     return e;
 }
 
-bool aw_attack_mtls(const aw_attack_ctx *ctx)
-{
-    return ctx->cfg->client_cert != NULL;
-}
-
 aw_result aw_attack_mitm(aw_attack_ctx *ctx, aw_proxy_mode mode, aw_attack_tls_mode tls,
                          aw_proxy_hook_fn hook, void *hook_arg)
 {
@@ -478,9 +473,9 @@ aw_attack_edit *aw_attack_mitm_edit_as(aw_attack_ctx *ctx, aw_attack_identity id
     return e;
 }
 
-/* The URL of path for a client of the user's that has no --connect-to (the enrollment
- * client): the man in the middle's own address when one runs. Enrollment signs no authority,
- * so addressing it does not change what is tried. */
+/* The URL of path addressed to the man in the middle's own address when one runs (else the
+ * gateway's): for the user sent to the attacker, and for the enrollment client, which has
+ * no --connect-to (enrollment signs no authority, so addressing it changes nothing tried). */
 static void client_url(const aw_attack_ctx *ctx, const char *path, char *url, size_t cap)
 {
     if (ctx->proxy != NULL) {
@@ -519,12 +514,12 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
      * must carry); the network delivers to the man in the middle, or, when the user was
      * sent to the attacker's own address (call->to_attacker), the URL names that. */
     char url[2048], connect_to[32];
-    snprintf(url, sizeof(url), "%s%s", ctx->base_url, call->path);
-    if (ctx->proxy != NULL && call->to_attacker) {
-        snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", ctx->gateway.tls ? "https" : "http",
-                 ctx->proxy_port, call->path);
-    } else if (ctx->proxy != NULL) {
+    bool on_path = ctx->proxy != NULL && !call->to_attacker;
+    if (on_path) {
+        snprintf(url, sizeof(url), "%s%s", ctx->base_url, call->path);
         snprintf(connect_to, sizeof(connect_to), "::127.0.0.1:%d", ctx->proxy_port);
+    } else {
+        client_url(ctx, call->path, url, sizeof(url));
     }
     char type[256];
     const char *fields[1] = {type};
@@ -536,7 +531,7 @@ aw_result aw_attack_send(aw_attack_ctx *ctx, aw_attack_call *call)
         .body = (const uint8_t *)call->body,
         .body_len = call->body != NULL ? strlen(call->body) : 0,
         .cacert = ctx->cfg->cacert,
-        .connect_to = ctx->proxy != NULL && !call->to_attacker ? connect_to : NULL,
+        .connect_to = on_path ? connect_to : NULL,
         .client_cert = ctx->cfg->client_cert,
         .client_key = ctx->cfg->client_key,
     };

@@ -217,7 +217,7 @@ static aw_result slot_reserve(gw_enroll *e, const uint8_t *epub, int64_t now,
         }
         if (ix->expires <= now) {
             slot_free(e, i);
-        } else if (ix->tag == tag && memcmp(e->slots[i].epub, epub, AW_X25519_PUBLIC_LEN) == 0) {
+        } else if (ix->tag == tag && aw_ct_equal(e->slots[i].epub, epub, AW_X25519_PUBLIC_LEN)) {
             r = AW_E_REPLAY;
         }
     }

@@ -4,6 +4,7 @@
 # removed at exit), data ($work/data, not yet made) and pids (every process the test starts
 # goes there: killed at exit).
 aw=${AUTHWIRE:?AUTHWIRE must point at the authwire binary}
+restart_script=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts" && pwd)/restart-gateway.sh
 awd="$(dirname "$aw")/authwired"
 [[ -x "$awd" ]] || { echo "FATAL: $awd is missing" >&2; exit 1; }
 for tool in "$@"; do
@@ -47,25 +48,13 @@ start_gateway() {
     port=$(cat "$work/$name.port")
     printf -v "pid_$name" '%s' "$p"
     echo "$p" >"$work/$name.pid"
+    # The restart: scripts/restart-gateway.sh with this gateway's files and arguments.
     local cmd
-    printf -v cmd ' %q' "$awd" --data "$data" --listen "127.0.0.1:$port" --port-file \
-        "$work/$name.port" --access-log "$work/$name.log" --workers 2 "$@"
-    {
-        echo '#!/usr/bin/env bash'
-        printf 'pid=$(cat %q)\n' "$work/$name.pid"
-        echo 'kill -9 "$pid" 2>/dev/null'
-        echo '# Until it is gone, or a zombie of the test shell (which reaps it later).'
-        echo 'while [[ $(awk '"'"'/^State:/ {print $2}'"'"' /proc/$pid/status 2>/dev/null) == [RSDT] ]]; do sleep 0.05; done'
-        printf 'rm -f %q\n' "$work/$name.port"
-        printf '%s 2>>%q &\n' "$cmd" "$work/$name.err"
-        printf 'echo $! >%q\n' "$work/$name.pid"
-        echo 'for _ in $(seq 600); do'
-        printf '    [[ -s %q ]] && exit 0\n' "$work/$name.port"
-        echo '    kill -0 $! 2>/dev/null || exit 1'
-        echo '    sleep 0.05'
-        echo 'done'
-        echo 'exit 1'
-    } >"$work/$name.restart"
+    printf -v cmd ' %q' "$restart_script" \
+        "$work/$name.pid" "$work/$name.port" "$work/$name.err" "$awd" --data "$data" \
+        --listen "127.0.0.1:$port" --port-file "$work/$name.port" --access-log "$work/$name.log" \
+        --workers 2 "$@"
+    printf '#!/usr/bin/env bash\nexec bash%s\n' "$cmd" >"$work/$name.restart"
     chmod +x "$work/$name.restart"
 }
 
